@@ -1,0 +1,100 @@
+"""Starting the desktop app: Qt, the database, the main window, the asyncio loop (qasync).
+
+The database is opened before the window exists: a refusal (newer file, not a database, data
+folder not writable) is shown in a dialog and the app exits with the file untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+
+T0 = time.perf_counter()
+
+
+def _qt_app():
+    from PySide6.QtCore import QCoreApplication, QSettings
+    from PySide6.QtWidgets import QApplication
+
+    QCoreApplication.setOrganizationName("StoryStudio")
+    QCoreApplication.setApplicationName("Story Studio")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    return app
+
+
+def settings_for(data_dir: Path):
+    """Window state lives beside the database, so each data folder remembers its own layout."""
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(data_dir / "window.ini"), QSettings.Format.IniFormat)
+
+
+def build_main_window(data_dir: Path):
+    """Open the database (migrating it), import the sample on first run, build the window."""
+    from studio.services import portability
+    from studio.store.database import Database
+    from studio.ui.main_window import MainWindow
+
+    db = Database.open(data_dir)
+    portability.ensure_sample_on_first_run(db)
+    window = MainWindow(db, settings_for(data_dir))
+    return window
+
+
+def run_app(data_dir: Path, smoke: bool = False, timing: bool = False) -> int:
+    from studio.domain.errors import StudioError
+
+    app = _qt_app()
+    from studio.ui.theme import follow_system_theme
+
+    follow_system_theme(app)
+    t_qt = time.perf_counter()
+    try:
+        window = build_main_window(data_dir)
+    except StudioError as exc:
+        if smoke or os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+            raise
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.critical(None, "Story Studio cannot open its database", str(exc))
+        raise
+    t_window = time.perf_counter()
+    window.show()
+    window.start()
+
+    if smoke:
+        deadline = time.perf_counter() + 20
+        while window.document is None and time.perf_counter() < deadline:
+            app.processEvents()
+            time.sleep(0.002)
+        app.processEvents()
+        t_open = time.perf_counter()
+        ok = window.document is not None
+        if timing:
+            print(f"qt_ready_ms={1000 * (t_qt - T0):.0f} window_built_ms="
+                  f"{1000 * (t_window - T0):.0f} story_open_ms={1000 * (t_open - T0):.0f}")
+        print(f"smoke: main window built, story open: {ok}")
+        window.close()
+        window.runner.shutdown()
+        window.db.close()
+        return 0 if ok else 1
+
+    import qasync
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    quit_event = asyncio.Event()
+    app.aboutToQuit.connect(quit_event.set)
+
+    async def main() -> None:
+        await quit_event.wait()
+
+    with loop:
+        loop.run_until_complete(main())
+    window.runner.shutdown()
+    window.db.close()
+    return 0

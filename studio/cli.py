@@ -1,0 +1,123 @@
+"""The ``studio`` command: the desktop app, and a few chores that need no window.
+
+    studio [--data-dir DIR]                start the app
+    studio --smoke                         build the main window, process events, exit 0
+    studio db upgrade|backup|check         database chores
+    studio list                            the stories in the library
+    studio export-json STORY FILE          a story (id or exact title) to a JSON file
+    studio import-json FILE                a story from a JSON file
+
+Errors meant for the user are printed as one clear line on stderr with exit status 2;
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from studio import __version__
+from studio.config import resolve_data_dir
+from studio.domain.errors import StudioError
+from studio.store.database import StoreError
+
+EXIT_USER_ERROR = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="studio", description="Story Studio — a writing studio.")
+    parser.add_argument("--version", action="version", version=f"Story Studio {__version__}")
+    parser.add_argument("--data-dir", help="folder holding the database (default: the user data "
+                        "folder; or set STUDIO_DATA_DIR)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="build the main window, process events and exit (packaging check)")
+    parser.add_argument("--timing", action="store_true",
+                        help="print start-up timings (with --smoke)")
+    sub = parser.add_subparsers(dest="command")
+    db = sub.add_parser("db", help="database chores")
+    db.add_argument("action", choices=["upgrade", "backup", "check"])
+    sub.add_parser("list", help="list the stories in the library")
+    exp = sub.add_parser("export-json", help="export a story to a JSON file")
+    exp.add_argument("story", help="story id or exact title")
+    exp.add_argument("file")
+    imp = sub.add_parser("import-json", help="import a story from a JSON file")
+    imp.add_argument("file")
+    return parser
+
+
+def _open_db(args):
+    from studio.store.database import Database
+
+    return Database.open(resolve_data_dir(args.data_dir))
+
+
+def _find_story(db, ref: str) -> int:
+    from studio.services import stories
+
+    summaries = stories.list_stories(db)
+    if ref.isdigit() and any(s.id == int(ref) for s in summaries):
+        return int(ref)
+    matches = [s for s in summaries if s.title == ref]
+    if len(matches) == 1:
+        return matches[0].id
+    if not matches:
+        raise StudioError(f"No story with id or title {ref!r}. Try `studio list`.")
+    raise StudioError(f"Several stories are titled {ref!r}; use the id from `studio list`.")
+
+
+def _run_command(args) -> int:
+    if args.command == "db":
+        db = _open_db(args)
+        try:
+            if args.action == "upgrade":
+                r = db.report
+                if r.from_revision == r.to_revision:
+                    print(f"{db.path}: already at schema {r.to_revision}.")
+                else:
+                    print(f"{db.path}: upgraded from schema {r.from_revision or '(new)'} "
+                          f"to {r.to_revision}." + (f" Backup: {r.backup}" if r.backup else ""))
+            elif args.action == "backup":
+                print(db.backup("manual"))
+            elif args.action == "check":
+                problems = db.integrity_check()
+                if problems:
+                    for p in problems:
+                        print(p, file=sys.stderr)
+                    return 1
+                print(f"{db.path}: ok")
+        finally:
+            db.close()
+        return 0
+
+    from studio.services import portability, stories
+
+    db = _open_db(args)
+    try:
+        if args.command == "list":
+            for s in stories.list_stories(db):
+                print(f"{s.id:>4}  {s.title}  ({s.filled_modules}/5 modules, "
+                      f"{s.version_count} versions)")
+        elif args.command == "export-json":
+            portability.export_file(db, _find_story(db, args.story), Path(args.file))
+            print(f"Exported to {args.file}")
+        elif args.command == "import-json":
+            story = portability.import_file(db, Path(args.file))
+            print(f"Imported “{story.fields.title}” as story {story.id}")
+    finally:
+        db.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command:
+            return _run_command(args)
+        from studio.app import run_app
+
+        return run_app(data_dir=resolve_data_dir(args.data_dir), smoke=args.smoke,
+                       timing=args.timing)
+    except (StoreError, StudioError) as exc:
+        print(f"studio: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR

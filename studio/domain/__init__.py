@@ -1,0 +1,1 @@
+"""Pure rules of Story Studio: no Qt, no SQL, no network, no files."""

@@ -1,0 +1,1 @@
+"""The local SQLite database: engine, models, migrations on open, backups, repositories."""

@@ -1,0 +1,158 @@
+"""ORM models of the local database.
+
+The schema itself is owned by Alembic (``migrations/studio``); these classes must describe the
+same tables, which ``tests/store/test_migrations.py`` checks by comparing the migrated database
+with this metadata.  JSON payloads are stored as TEXT holding JSON so that a database file stays
+readable with any SQLite tool.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    Index,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Story(Base):
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    title: Mapped[str] = mapped_column(String(500), default="")
+    logline: Mapped[str] = mapped_column(Text, default="")
+    genre: Mapped[str] = mapped_column(String(200), default="")
+    complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Number of the version the story was last saved as or restored from (not an FK: a
+    # story ↔ version cycle of foreign keys would make every SQLite migration a batch rebuild).
+    active_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    modules: Mapped[list["Module"]] = relationship(
+        back_populates="story", cascade="all, delete-orphan", order_by="Module.position"
+    )
+
+
+class Module(Base):
+    __tablename__ = "modules"
+    __table_args__ = (UniqueConstraint("story_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer)
+    input_text: Mapped[str] = mapped_column(Text, default="")
+    output_json: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    story: Mapped[Story] = relationship(back_populates="modules")
+
+
+class Version(Base):
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("story_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(500), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    restored_from: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Snapshots can be large; the version list never needs them, so they load only on access.
+    snapshot_json: Mapped[str] = deferred(mapped_column(Text))
+
+
+class MetadataEntry(Base):
+    """Key → JSON value attached to a story, module, version (later: chapter, scene…)."""
+
+    __tablename__ = "metadata_entries"
+    __table_args__ = (UniqueConstraint("owner_type", "owner_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    owner_type: Mapped[str] = mapped_column(String(32))
+    owner_id: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(200))
+    value_json: Mapped[str] = mapped_column(Text)
+
+
+class CustomField(Base):
+    """A user-defined, typed field that applies to characters, locations or scenes of a story."""
+
+    __tablename__ = "custom_fields"
+    __table_args__ = (UniqueConstraint("story_id", "applies_to", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    field_type: Mapped[str] = mapped_column(String(16))
+    applies_to: Mapped[str] = mapped_column(String(16))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    values: Mapped[list["CustomFieldValue"]] = relationship(
+        back_populates="field", cascade="all, delete-orphan", order_by="CustomFieldValue.target"
+    )
+
+
+class CustomFieldValue(Base):
+    __tablename__ = "custom_field_values"
+    __table_args__ = (UniqueConstraint("field_id", "target"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    field_id: Mapped[int] = mapped_column(ForeignKey("custom_fields.id", ondelete="CASCADE"))
+    # What the value belongs to: a character or location name/id, a scene id.
+    target: Mapped[str] = mapped_column(String(200))
+    value_json: Mapped[str] = mapped_column(Text)
+
+    field: Mapped[CustomField] = relationship(back_populates="values")
+
+
+class EditHistory(Base):
+    """Who changed what, when, and how — the raw material of the edit history view."""
+
+    __tablename__ = "edit_history"
+    __table_args__ = (Index("ix_edit_history_story_at", "story_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), nullable=True
+    )
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    change_json: Mapped[str] = mapped_column(Text)

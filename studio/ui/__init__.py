@@ -1,0 +1,1 @@
+"""The PySide6 desktop UI: thin widgets over studio.services (never SQL)."""

@@ -1,0 +1,5 @@
+"""Panels of the open story, in tab order.  Only panels that work are listed here."""
+
+from studio.ui.panels.modules_panel import ModulesPanel
+
+PANELS = [ModulesPanel]

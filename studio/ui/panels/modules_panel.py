@@ -1,0 +1,253 @@
+"""The story modules panel: the story's fields and the five-step workflow, Idea Spark to
+Wordsmith Lab.  Any module can be opened in any order; the navigator shows which are filled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QFrame, QHBoxLayout, QLabel, QListWidget,
+    QListWidgetItem, QMessageBox, QScrollArea, QStackedWidget, QVBoxLayout, QWidget,
+)
+
+from studio.domain.modules import (
+    MODULES, PLOT_TEMPLATE_LABELS, ModuleSpec, is_filled, module_spec, plot_template_acts,
+)
+from studio.ui.panels.base import Panel
+from studio.ui.widgets.form import FormView, LineEdit, PlainTextEdit
+
+GENRES = module_spec("idea_spark").field("genre").choices
+
+
+class StoryHeader(QFrame):
+    """Title, logline, genre and the complete flag of the open story."""
+
+    def __init__(self, panel: "ModulesPanel"):
+        super().__init__()
+        self.panel = panel
+        self.setObjectName("storyHeader")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(12, 10, 12, 6)
+        self.title = LineEdit()
+        self.title.setObjectName("storyTitle")
+        self.title.setPlaceholderText("Story title")
+        font = QFont(self.title.font())
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setBold(True)
+        self.title.setFont(font)
+        self.title.setFrame(False)
+        lay.addWidget(self.title)
+        row = QHBoxLayout()
+        self.logline = LineEdit()
+        self.logline.setObjectName("storyLogline")
+        self.logline.setPlaceholderText("Logline — the story in one sentence")
+        row.addWidget(self.logline, 4)
+        self.genre = QComboBox()
+        self.genre.setObjectName("storyGenre")
+        self.genre.setEditable(True)
+        self.genre.setLineEdit(LineEdit())
+        self.genre.lineEdit().setPlaceholderText("Genre")
+        self.genre.addItems(("",) + GENRES)
+        self.genre.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        row.addWidget(self.genre, 1)
+        self.complete = QCheckBox("Complete")
+        self.complete.setObjectName("storyComplete")
+        self.complete.setToolTip("Mark the story as finished")
+        row.addWidget(self.complete)
+        lay.addLayout(row)
+        self.title.textEdited.connect(lambda t: panel.edit(("story", "title"), t))
+        self.logline.textEdited.connect(lambda t: panel.edit(("story", "logline"), t))
+        self.genre.lineEdit().textEdited.connect(lambda t: panel.edit(("story", "genre"), t))
+        self.genre.activated.connect(
+            lambda i: panel.edit(("story", "genre"), self.genre.itemText(i)))
+        self.complete.clicked.connect(
+            lambda checked: panel.edit(("story", "complete"), checked, mergeable=False))
+
+    def load(self, fields) -> None:
+        for widget, value in ((self.title, fields.title), (self.logline, fields.logline)):
+            if widget.text() != value:
+                pos = widget.cursorPosition() if widget.hasFocus() else 0
+                widget.setText(value)
+                widget.setCursorPosition(min(pos, len(value)))
+        if self.genre.currentText() != fields.genre:
+            self.genre.blockSignals(True)
+            self.genre.setEditText(fields.genre)
+            self.genre.blockSignals(False)
+        self.complete.setChecked(fields.complete)
+
+
+class ModulePage(QWidget):
+    """One module: its guiding questions, the author's notes and the structured output."""
+
+    def __init__(self, spec: ModuleSpec, panel: "ModulesPanel"):
+        super().__init__()
+        self.spec = spec
+        self.panel = panel
+        self.setObjectName(f"module_{spec.key}")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(12, 6, 12, 12)
+        heading = QLabel(f"<span style='font-size:15pt; font-weight:600'>{spec.order}. "
+                         f"{spec.title}</span>&nbsp;&nbsp;<i>{spec.tagline}</i>")
+        lay.addWidget(heading)
+        questions = QLabel("<br>".join(f"◆&nbsp;{q}" for q in spec.questions))
+        questions.setObjectName("guidingQuestions")
+        questions.setWordWrap(True)
+        questions.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(questions)
+
+        row = QHBoxLayout()
+        notes_box = QWidget()
+        notes_lay = QVBoxLayout(notes_box)
+        notes_lay.setContentsMargins(0, 0, 6, 0)
+        notes_label = QLabel("<b>Your notes</b> — think on the page; anything goes")
+        notes_label.setWordWrap(True)
+        notes_lay.addWidget(notes_label)
+        self.notes = PlainTextEdit()
+        self.notes.setObjectName(f"{spec.key}_notes")
+        self.notes.setPlaceholderText("Free notes, questions, fragments…")
+        self.notes.textChanged.connect(
+            lambda: panel.edit(("input", spec.key), self.notes.toPlainText()))
+        notes_lay.addWidget(self.notes)
+        row.addWidget(notes_box, 2)
+
+        self.form = FormView(spec.fields)
+        self.form.setObjectName(f"{spec.key}_form")
+        self.form.edited.connect(self._form_edited)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        holder = QWidget()
+        holder_lay = QVBoxLayout(holder)
+        holder_lay.setContentsMargins(6, 0, 0, 0)
+        output_label = QLabel("<b>Output</b> — what this step decides")
+        output_label.setWordWrap(True)
+        holder_lay.addWidget(output_label)
+        holder_lay.addWidget(self.form)
+        holder_lay.addStretch(1)
+        scroll.setWidget(holder)
+        row.addWidget(scroll, 3)
+        lay.addLayout(row, 1)
+
+    def _form_edited(self, path: tuple, value: Any) -> None:
+        if self.spec.key == "plot_skeleton" and path == ("template",):
+            self.panel.choose_plot_template(value)
+            return
+        self.panel.edit(("output", self.spec.key) + tuple(path), value)
+
+    def load(self, state) -> None:
+        self.notes.set_text_keeping_cursor(state.input_text)
+        self.form.load(state.output)
+
+
+class ModulesPanel(Panel):
+    title = "Story modules"
+    object_name = "modulesPanel"
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        self.header = StoryHeader(self)
+        lay.addWidget(self.header)
+        body = QHBoxLayout()
+        body.setSpacing(0)
+        self.navigator = QListWidget()
+        self.navigator.setObjectName("moduleNavigator")
+        self.navigator.setMinimumWidth(180)
+        self.navigator.setMaximumWidth(215)
+        self.navigator.setSpacing(2)
+        self.pages = QStackedWidget()
+        self.page_by_key: dict[str, ModulePage] = {}
+        for spec in MODULES:
+            item = QListWidgetItem()
+            item.setData(Qt.ItemDataRole.UserRole, spec.key)
+            item.setToolTip(spec.tagline)
+            self.navigator.addItem(item)
+            page = ModulePage(spec, self)
+            self.page_by_key[spec.key] = page
+            self.pages.addWidget(page)
+        self.navigator.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.navigator.setCurrentRow(0)
+        body.addWidget(self.navigator)
+        body.addWidget(self.pages, 1)
+        lay.addLayout(body, 1)
+        self._loading = False
+        self.setEnabled(False)
+
+    # --- editing ---------------------------------------------------------------------------
+
+    def edit(self, target: tuple, value: Any, mergeable: bool = True) -> None:
+        if self._loading or self.document is None:
+            return
+        self.document.edit(target, value, mergeable=mergeable)
+
+    def choose_plot_template(self, template: str) -> None:
+        doc = self.document
+        if doc is None or self._loading:
+            return
+        output = doc.detail.modules["plot_skeleton"].output
+        replace = bool(template)
+        if template and is_filled("", output, "plot_skeleton"):
+            answer = QMessageBox.question(
+                self, "Replace the plot skeleton?",
+                f"Lay out the acts and beats of “{PLOT_TEMPLATE_LABELS[template]}”? The current "
+                "acts and beats are replaced (Undo brings them back).",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No)
+            replace = answer == QMessageBox.StandardButton.Yes
+        doc.undo_stack.beginMacro("Choose plot structure")
+        doc.edit(("output", "plot_skeleton", "template"), template, mergeable=False)
+        if replace:
+            doc.edit(("output", "plot_skeleton", "acts"), plot_template_acts(template),
+                     mergeable=False)
+        doc.undo_stack.endMacro()
+
+    def show_module(self, key: str) -> None:
+        self.navigator.setCurrentRow([m.key for m in MODULES].index(key))
+
+    # --- showing ---------------------------------------------------------------------------
+
+    def _refresh_navigator(self) -> None:
+        doc = self.document
+        for row, spec in enumerate(MODULES):
+            item = self.navigator.item(row)
+            filled = doc is not None and doc.detail.modules[spec.key].filled
+            mark = "✔" if filled else "○"
+            item.setText(f"{mark}  {spec.order}. {spec.title}\n      {spec.tagline}")
+            item.setData(Qt.ItemDataRole.AccessibleDescriptionRole,
+                         "filled" if filled else "not filled yet")
+
+    def on_reloaded(self) -> None:
+        doc = self.document
+        self.setEnabled(doc is not None)
+        self._loading = True
+        try:
+            if doc is not None:
+                self.header.load(doc.detail.fields)
+                for key, page in self.page_by_key.items():
+                    page.load(doc.detail.modules[key])
+            self._refresh_navigator()
+        finally:
+            self._loading = False
+
+    def on_value_changed(self, target: tuple) -> None:
+        doc = self.document
+        if doc is None:
+            return
+        self._loading = True
+        try:
+            if target[0] == "story":
+                self.header.load(doc.detail.fields)
+            else:
+                key = target[1]
+                page = self.page_by_key[key]
+                page.load(doc.detail.modules[key])
+                if self.pages.currentWidget() is not page:  # an undo elsewhere: show it
+                    self.show_module(key)
+                self._refresh_navigator()
+        finally:
+            self._loading = False
+
