@@ -91,7 +91,7 @@ class Version(Base):
     restored_from: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # Snapshots can be large; the version list never needs them, so they load only on access.
-    snapshot_json: Mapped[str] = deferred(mapped_column(Text))
+    snapshot_json: Mapped[str] = deferred(mapped_column(Text, nullable=False))
 
 
 class MetadataEntry(Base):

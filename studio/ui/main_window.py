@@ -118,9 +118,12 @@ class MainWindow(QMainWindow):
         edit = bar.addMenu("&Edit")
         self.act_undo = self._action(edit, "&Undo", self.undo, QKeySequence.StandardKey.Undo,
                                      "actUndo")
-        self.act_redo = self._action(edit, "&Redo", self.redo,
-                                     [QKeySequence(QKeySequence.StandardKey.Redo).toString(),
-                                      "Ctrl+Y"], "actRedo")
+        redo_keys = [k.toString() for k in
+                     QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)]
+        for extra in ("Ctrl+Shift+Z", "Ctrl+Y"):  # both habits work on every platform
+            if extra not in redo_keys:
+                redo_keys.append(extra)
+        self.act_redo = self._action(edit, "&Redo", self.redo, redo_keys, "actRedo")
 
         story = bar.addMenu("&Story")
         self.act_save_version = self._action(story, "&Save Version…",

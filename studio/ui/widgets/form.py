@@ -187,6 +187,7 @@ class StringsField(FieldEditor):
         self.list.itemChanged.connect(self._item_changed)
         lay.addWidget(self.list)
         buttons = _ListButtons(spec.label.lower().rstrip("s"))
+        self.buttons = buttons
         buttons.add.clicked.connect(self._add)
         buttons.remove.clicked.connect(self._remove)
         buttons.up.clicked.connect(lambda: self._move(-1))
