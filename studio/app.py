@@ -7,6 +7,7 @@ folder not writable) is shown in a dialog and the app exits with the file untouc
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import sys
 import time
@@ -42,6 +43,10 @@ def build_main_window(data_dir: Path):
     db = Database.open(data_dir)
     portability.ensure_sample_on_first_run(db)
     window = MainWindow(db, settings_for(data_dir))
+    # Everything built so far (Qt, SQLAlchemy, Alembic, the window) lives as long as the app.
+    # Freezing it keeps the garbage collector from walking ~100k objects on every full pass —
+    # a 50 ms pause of the whole process, UI thread included, on this machine.
+    gc.freeze()
     return window
 
 

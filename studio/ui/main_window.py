@@ -52,11 +52,12 @@ class MainWindow(QMainWindow):
             self.tabs.addTab(panel, panel.title)
         self.placeholder = QLabel("Choose a story in the library, or start a new one.")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.tabs.setVisible(False)
         central = QWidget()
         self.central_stack = QStackedLayout(central)
         self.central_stack.addWidget(self.placeholder)
         self.central_stack.addWidget(self.tabs)
+        # The panels are laid out with the window (start-up), not when the first story opens.
+        self.central_stack.setCurrentWidget(self.tabs)
         self.setCentralWidget(central)
 
         self.library = LibraryView()
@@ -178,6 +179,7 @@ class MainWindow(QMainWindow):
         """Fill the library and reopen the story the author had open last time."""
         def opened(summaries: list[StorySummary]) -> None:
             if not summaries:
+                self.central_stack.setCurrentWidget(self.placeholder)
                 return
             last = self.settings.value(SETTINGS_LAST_STORY)
             ids = [s.id for s in summaries]
@@ -213,7 +215,6 @@ class MainWindow(QMainWindow):
         self.versions.set_document(doc)
         self.library.mark_current(detail.id)
         self.central_stack.setCurrentWidget(self.tabs)
-        self.tabs.setVisible(True)
         self.settings.setValue(SETTINGS_LAST_STORY, detail.id)
         self._save_state_changed(doc.state, doc.message)
         self._update_title()

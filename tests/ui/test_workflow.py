@@ -12,6 +12,8 @@ from tests.ui.conftest import settle
 
 
 def page(window, key):
+    """Bring a module's page forward, as the author does before typing in it."""
+    window.panels[0].show_module(key)
     return window.panels[0].page_by_key[key]
 
 

@@ -169,7 +169,8 @@ class ModulesPanel(Panel):
             page = ModulePage(spec, self)
             self.page_by_key[spec.key] = page
             self.pages.addWidget(page)
-        self.navigator.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.navigator.currentRowChanged.connect(self._page_chosen)
+        self._stale: set[str] = set()  # pages still showing an older state than the document
         self.navigator.setCurrentRow(0)
         body.addWidget(self.navigator)
         body.addWidget(self.pages, 1)
@@ -208,6 +209,23 @@ class ModulesPanel(Panel):
     def show_module(self, key: str) -> None:
         self.navigator.setCurrentRow([m.key for m in MODULES].index(key))
 
+    def _page_chosen(self, row: int) -> None:
+        self.pages.setCurrentIndex(row)
+        if 0 <= row < len(MODULES):
+            self._load_page(MODULES[row].key)
+
+    def _load_page(self, key: str) -> None:
+        """Pages are filled when shown: opening a story costs one page, not five."""
+        doc = self.document
+        if doc is None or key not in self._stale:
+            return
+        self._stale.discard(key)
+        was_loading, self._loading = self._loading, True
+        try:
+            self.page_by_key[key].load(doc.detail.modules[key])
+        finally:
+            self._loading = was_loading
+
     # --- showing ---------------------------------------------------------------------------
 
     def _refresh_navigator(self) -> None:
@@ -227,8 +245,8 @@ class ModulesPanel(Panel):
         try:
             if doc is not None:
                 self.header.load(doc.detail.fields)
-                for key, page in self.page_by_key.items():
-                    page.load(doc.detail.modules[key])
+                self._stale = set(self.page_by_key)
+                self._load_page(MODULES[max(0, self.navigator.currentRow())].key)
             self._refresh_navigator()
         finally:
             self._loading = False
@@ -244,8 +262,10 @@ class ModulesPanel(Panel):
             else:
                 key = target[1]
                 page = self.page_by_key[key]
-                page.load(doc.detail.modules[key])
-                if self.pages.currentWidget() is not page:  # an undo elsewhere: show it
+                if self.pages.currentWidget() is page:
+                    page.load(doc.detail.modules[key])
+                else:  # an undo or redo on another page: show it, filled afresh
+                    self._stale.add(key)
                     self.show_module(key)
                 self._refresh_navigator()
         finally:
