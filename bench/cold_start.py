@@ -57,12 +57,17 @@ def run_once(data_dir: Path, timeout: float) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+    # The app flushes its timing line the moment the story is open: the arrival of that line
+    # is what an author's stopwatch sees (interpreter start and every import included).
+    first_line = proc.stdout.readline()
+    launch_ms = 1000 * (time.perf_counter() - t0)
     try:
-        out, err = proc.communicate(timeout=timeout)
+        rest, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
         raise RunFailed(f"timed out after {timeout:.0f} s: {' '.join(cmd)}") from None
+    out = first_line + rest
     wall_ms = 1000 * (time.perf_counter() - t0)
     if proc.returncode != 0:
         raise RunFailed(f"exit status {proc.returncode}: {' '.join(cmd)}\n"
@@ -71,7 +76,8 @@ def run_once(data_dir: Path, timeout: float) -> dict:
     if "story_open_ms" not in timings:
         raise RunFailed(f"no story_open_ms= line in the output of {' '.join(cmd)}\n"
                         f"stdout:\n{out}\nstderr:\n{err}")
-    return {"process_exit_ms": round(wall_ms, 1), **timings}
+    return {"launch_to_story_open_ms": round(launch_ms, 1),
+            "process_exit_ms": round(wall_ms, 1), **timings}
 
 
 def stats(values: list[float]) -> dict:
@@ -111,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
 
-    metrics = ("process_exit_ms", "story_open_ms", "window_built_ms", "qt_ready_ms")
+    metrics = ("launch_to_story_open_ms", "process_exit_ms", "story_open_ms", "window_built_ms",
+               "qt_ready_ms")
     summary = {case: {m: stats([r[m] for r in runs[case] if m in r])
                       for m in metrics if any(m in r for r in runs[case])}
                for case in CASES}
@@ -128,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             if m in summary[case]:
                 s = summary[case][m]
                 print(f"{case:<10} {m:<16} {s['min']:>8.0f} {s['median']:>8.0f} {s['max']:>8.0f}")
+    print("launch_to_story_open_ms: Popen to the story shown (what a stopwatch sees; the target);")
     print("process_exit_ms: Popen to exit (interpreter start + imports + open + shutdown);")
     print("story_open_ms: the app's own clock, from importing studio.app to the story shown.")
 

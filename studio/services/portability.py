@@ -36,6 +36,7 @@ def export_story(db: Database, story_id: int) -> dict[str, Any]:
         data["versions"] = [
             {"number": info.number, "label": info.label, "summary": info.summary,
              "created_at": info.created_at.isoformat(), "restored_from": info.restored_from,
+             "metadata": stories_repo.get_metadata(s, "version", info.id),
              "snapshot": snap}
             for info, snap in versions_repo.all_with_snapshots(s, story_id)
         ]
@@ -79,6 +80,8 @@ def _check_versions(versions: Any) -> None:
         _parse_time(v.get("created_at"), [i, "created_at"])
         if not isinstance(v.get("snapshot"), dict):
             raise ValidationError("Versions", [i, "snapshot"], "must be an object")
+        if not isinstance(v.get("metadata", {}), dict):
+            raise ValidationError("Versions", [i, "metadata"], "must be an object")
         snapshot.validate(v["snapshot"])
 
 
@@ -91,11 +94,15 @@ def import_story(db: Database, data: Any) -> StoryDetail:
         story = stories_repo.create(s, StoryFields(title=story_part.get("title") or UNTITLED))
         snapshot.apply(s, story.id, data)
         for v in data.get("versions", []):
-            s.add(Version(story_id=story.id, number=v["number"], label=v.get("label", ""),
-                          summary=v.get("summary", ""), restored_from=v.get("restored_from"),
-                          created_at=_parse_time(v["created_at"], []),
-                          snapshot_json=json.dumps(v["snapshot"], ensure_ascii=False,
-                                                   sort_keys=True)))
+            version = Version(story_id=story.id, number=v["number"], label=v.get("label", ""),
+                              summary=v.get("summary", ""), restored_from=v.get("restored_from"),
+                              created_at=_parse_time(v["created_at"], []),
+                              snapshot_json=json.dumps(v["snapshot"], ensure_ascii=False,
+                                                       sort_keys=True))
+            s.add(version)
+            s.flush()
+            stories_repo.replace_metadata(s, story.id, "version", version.id,
+                                          v.get("metadata") or {})
         if data.get("versions"):
             story.active_version = max(v["number"] for v in data["versions"])
         history.record(s, story.id, "story", story.id, "import",

@@ -112,13 +112,53 @@ def save_module(db: Database, story_id: int, key: str, input_text: str,
         return repo.to_module_state(repo.module_row(s, story_id, key))
 
 
-def set_story_metadata(db: Database, story_id: int, key: str, value: Any) -> None:
+def set_metadata(db: Database, story_id: int, key: str, value: Any,
+                 owner: str = "story", ref: str | int | None = None) -> None:
+    """Attach ``key`` → JSON ``value`` to the story, one of its modules (``ref`` = module key)
+    or one of its versions (``ref`` = version number).  ``None`` removes the key."""
+    import json as _json
+
+    try:
+        _json.dumps(value)
+    except (TypeError, ValueError):
+        raise ValidationError("Metadata", [key], "must be JSON (text, numbers, lists, objects)")
     with db.session() as s:
-        meta = repo.get_metadata(s, "story", story_id)
+        repo.get(s, story_id)
+        if owner == "story":
+            owner_id = story_id
+        elif owner == "module":
+            owner_id = repo.module_row(s, story_id, str(ref)).id
+        elif owner == "version":
+            from studio.store.repositories import versions as versions_repo
+
+            owner_id = versions_repo.version_id(s, story_id, int(ref))
+        else:
+            raise ValidationError("Metadata", [owner], "belongs to a story, module or version")
+        meta = repo.get_metadata(s, owner, owner_id)
         old = meta.get(key)
-        meta[key] = value
-        repo.replace_metadata(s, story_id, "story", story_id, meta)
-        history.record(s, story_id, "metadata", key, "set", {"old": old, "new": value})
+        if value is None:
+            meta.pop(key, None)
+        else:
+            meta[key] = value
+        repo.replace_metadata(s, story_id, owner, owner_id, meta)
+        history.record(s, story_id, "metadata", f"{owner}:{ref or story_id}:{key}", "set",
+                       {"old": old, "new": value})
+
+
+def get_metadata(db: Database, story_id: int, owner: str = "story",
+                 ref: str | int | None = None) -> dict[str, Any]:
+    with db.session() as s:
+        if owner == "story":
+            return repo.get_metadata(s, "story", story_id)
+        if owner == "module":
+            return repo.get_metadata(s, "module", repo.module_row(s, story_id, str(ref)).id)
+        from studio.store.repositories import versions as versions_repo
+
+        return repo.get_metadata(s, "version", versions_repo.version_id(s, story_id, int(ref)))
+
+
+def set_story_metadata(db: Database, story_id: int, key: str, value: Any) -> None:
+    set_metadata(db, story_id, key, value)
 
 
 def delete_story(db: Database, story_id: int) -> None:

@@ -14,7 +14,10 @@ from studio.services import portability, stories, versions
 def test_round_trip_is_lossless(db):
     story = portability.import_sample(db)
     stories.set_story_metadata(db, story.id, "draft", {"pass": 2, "tags": ["sea", "grief"]})
+    stories.set_metadata(db, story.id, "mood_board", ["storm", "lamp"], owner="module",
+                         ref="world_seed")
     versions.save_version(db, story.id, "one")
+    stories.set_metadata(db, story.id, "reviewed_by", "editor", owner="version", ref=1)
     stories.update_story(db, story.id, complete=True)
     versions.save_version(db, story.id, "two")
     versions.restore_version(db, story.id, 1)
@@ -24,6 +27,9 @@ def test_round_trip_is_lossless(db):
     assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
     assert [v["number"] for v in second["versions"]] == [1, 2, 3]
     assert second["versions"][2]["restored_from"] == 1
+    assert second["versions"][0]["metadata"] == {"reviewed_by": "editor"}
+    assert second["modules"]["world_seed"]["metadata"] == {"mood_board": ["storm", "lamp"]}
+    assert stories.get_metadata(db, again.id, "version", 1) == {"reviewed_by": "editor"}
     assert again.active_version == 3
 
 

@@ -55,3 +55,11 @@ def all_with_snapshots(session: Session, story_id: int) -> list[tuple[VersionInf
     rows = session.execute(select(Version, Version.snapshot_json)
                            .where(Version.story_id == story_id).order_by(Version.number))
     return [(_info(v), json.loads(text)) for v, text in rows]
+
+
+def version_id(session: Session, story_id: int, number: int) -> int:
+    found = session.scalar(select(Version.id).where(Version.story_id == story_id,
+                                                    Version.number == number))
+    if found is None:
+        raise NotFoundError(f"Version {number} of this story does not exist.")
+    return found
