@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -99,6 +100,11 @@ def run_app(data_dir: Path, smoke: bool = False, timing: bool = False) -> int:
             await smoke_check()
         else:
             await quit_event.wait()
+
+    if hasattr(signal, "SIGTERM") and sys.platform != "win32":
+        # A logout or `kill` closes the window the normal way: pending edits are flushed.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, window.close)
 
     try:
         with loop:
