@@ -17,12 +17,19 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def _include_name(name, type_, _parents) -> bool:
+    """The FTS5 index and its shadow tables are created by hand in a migration; autogenerate
+    must not propose dropping them."""
+    return not (type_ == "table" and name and name.startswith("segments_fts"))
+
+
 def _configure(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        include_name=_include_name,
     )
 
 

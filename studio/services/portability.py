@@ -17,10 +17,11 @@ from typing import Any
 from studio.config import resources_dir
 from studio.domain.errors import ImportFormatError, StudioError, ValidationError
 from studio.domain.story import StoryDetail, StoryFields, UNTITLED
-from studio.services import snapshot
+from studio.services import manuscript_snapshot, snapshot
 from studio.store.database import Database
 from studio.store.models import Version
 from studio.store.repositories import history
+from studio.store.repositories import manuscript as manuscript_repo
 from studio.store.repositories import stories as stories_repo
 from studio.store.repositories import versions as versions_repo
 
@@ -40,6 +41,11 @@ def export_story(db: Database, story_id: int) -> dict[str, Any]:
              "snapshot": snap}
             for info, snap in versions_repo.all_with_snapshots(s, story_id)
         ]
+        # The manuscript's prose travels once per distinct scene text, whatever refers to it.
+        wanted = manuscript_snapshot.referenced_blobs(data.get("manuscript"))
+        for v in data["versions"]:
+            wanted |= manuscript_snapshot.referenced_blobs(v["snapshot"].get("manuscript"))
+        data["blobs"] = {h: json.loads(manuscript_repo.get_blob(s, h)) for h in sorted(wanted)}
         return data
 
 
@@ -85,12 +91,44 @@ def _check_versions(versions: Any) -> None:
         snapshot.validate(v["snapshot"])
 
 
+def _check_blobs(data: dict[str, Any]) -> dict[str, str]:
+    """Every scene text the file refers to must be in it, and match its hash."""
+    from studio.domain.manuscript import Segment, content_hash
+
+    blobs = data.get("blobs", {})
+    if not isinstance(blobs, dict):
+        raise ValidationError("Manuscript", ["blobs"], "must map hashes to scene texts")
+    wanted = manuscript_snapshot.referenced_blobs(data.get("manuscript"))
+    for v in data.get("versions", []):
+        wanted |= manuscript_snapshot.referenced_blobs(v["snapshot"].get("manuscript"))
+    payloads = {}
+    for digest in wanted:
+        if digest not in blobs:
+            raise ValidationError("Manuscript", ["blobs", digest[:12]],
+                                  "a scene's text is missing from the file")
+        try:
+            segments = [Segment(d["id"], d["text"], int(d.get("gap", 0))) for d in blobs[digest]]
+        except (TypeError, KeyError, ValueError):
+            raise ValidationError("Manuscript", ["blobs", digest[:12]],
+                                  "is not a list of segments") from None
+        if content_hash(segments) != digest:
+            raise ValidationError("Manuscript", ["blobs", digest[:12]],
+                                  "does not match its hash (the file was altered)")
+        payloads[digest] = json.dumps([seg.as_dict() for seg in segments],
+                                      ensure_ascii=False, separators=(",", ":"))
+    return payloads
+
+
 def import_story(db: Database, data: Any) -> StoryDetail:
     _check_header(data)
     snapshot.validate(data)
     _check_versions(data.get("versions", []))
+    payloads = _check_blobs(data)
     story_part = data["story"]
     with db.session() as s:
+        for digest, payload in payloads.items():
+            manuscript_repo.put_blob(s, digest, payload)
+        s.flush()
         story = stories_repo.create(s, StoryFields(title=story_part.get("title") or UNTITLED))
         snapshot.apply(s, story.id, data)
         for v in data.get("versions", []):

@@ -27,8 +27,10 @@ class SnapshotPart:
     name: str
     collect: Callable[[Session, int], Any]
     restore: Callable[[Session, int, Any], None]
-    render: Callable[[Any], dict[str, str]]
+    render: Callable[..., dict[str, str]]
     validate: Callable[[Any], None] = lambda data: None
+    #: render takes (data, session) instead of (data): for parts that store text by reference.
+    render_needs_session: bool = False
 
 
 _PARTS: dict[str, SnapshotPart] = {}
@@ -60,11 +62,14 @@ def apply(session: Session, story_id: int, snapshot: dict[str, Any]) -> None:
             part.restore(session, story_id, snapshot[name])
 
 
-def render(snapshot: dict[str, Any]) -> dict[str, str]:
+def render(snapshot: dict[str, Any], session: Session) -> dict[str, str]:
     sections: dict[str, str] = {}
     for name, part in _PARTS.items():
         if name in snapshot:
-            sections.update(part.render(snapshot[name]))
+            if part.render_needs_session:
+                sections.update(part.render(snapshot[name], session))
+            else:
+                sections.update(part.render(snapshot[name]))
     return sections
 
 
@@ -151,3 +156,8 @@ register_part(SnapshotPart("modules", _collect_modules, _restore_modules, render
 register_part(SnapshotPart("custom_fields", custom_fields_repo.as_dicts,
                            custom_fields_repo.replace_all, _render_custom_fields,
                            _validate_custom_fields))
+
+
+# Later features register their parts when imported; importing them here makes every snapshot
+# complete whichever service module was imported first.
+from studio.services import manuscript_snapshot  # noqa: E402,F401

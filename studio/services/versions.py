@@ -54,7 +54,7 @@ def diff_versions(db: Database, story_id: int, old: int | None,
         def get(number: int | None) -> dict[str, Any]:
             return snapshot.take(s, story_id) if number is None else \
                 repo.snapshot(s, story_id, number)
-        return diff_sections(snapshot.render(get(old)), snapshot.render(get(new)))
+        return diff_sections(snapshot.render(get(old), s), snapshot.render(get(new), s))
 
 
 def restore_version(db: Database, story_id: int, number: int) -> VersionInfo:
