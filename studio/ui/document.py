@@ -9,7 +9,7 @@ unsaved edit, so continuous typing is never more than two seconds from the disk)
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
@@ -46,6 +46,7 @@ class StoryDocument(QObject):
     reloaded = Signal()  # the whole story was replaced (restore, undo of a restore)
     saveStateChanged = Signal(str, str)  # "saved" | "saving" | "error", message
     busyChanged = Signal(bool)  # a whole-story operation (restore) is replacing the state
+    sceneSaved = Signal(object, str)  # SceneSaved, the text that was saved
 
     def __init__(self, db: Database, runner: ServiceRunner, detail: StoryDetail,
                  parent: QObject | None = None):
@@ -56,6 +57,9 @@ class StoryDocument(QObject):
         self.undo_stack = QUndoStack(self)
         self._dirty_story: set[str] = set()
         self._dirty_modules: set[str] = set()
+        self._dirty_scenes: set[str] = set()
+        #: Gives the current text of a scene being edited (the manuscript panel sets it).
+        self.scene_text: Callable[[str], str | None] = lambda _uid: None
         self._in_flight = 0
         self._busy = 0
         self.state, self.message = "saved", "Saved"
@@ -124,6 +128,7 @@ class StoryDocument(QObject):
         self.detail = detail
         self._dirty_story.clear()
         self._dirty_modules.clear()
+        self._dirty_scenes.clear()
         self.reloaded.emit()
 
     # --- whole-story operations -----------------------------------------------------------
@@ -147,7 +152,13 @@ class StoryDocument(QObject):
     # --- autosave --------------------------------------------------------------------------
 
     def has_unsaved(self) -> bool:
-        return bool(self._dirty_story or self._dirty_modules or self._in_flight)
+        return bool(self._dirty_story or self._dirty_modules or self._dirty_scenes
+                    or self._in_flight)
+
+    def mark_scene_dirty(self, scene_uid: str) -> None:
+        """A scene's prose changed in the editor; it is saved with the next autosave."""
+        self._dirty_scenes.add(scene_uid)
+        self._schedule_save()
 
     def _set_state(self, state: str, message: str) -> None:
         if (state, message) != (self.state, self.message):
@@ -164,7 +175,10 @@ class StoryDocument(QObject):
         self._idle_timer.stop()
         self._max_timer.stop()
         self._retry_timer.stop()
+        self._save_scenes()
         if not (self._dirty_story or self._dirty_modules):
+            if not self.has_unsaved():
+                self._set_state("saved", "Saved")
             return
         story_keys, module_keys = set(self._dirty_story), set(self._dirty_modules)
         self._dirty_story.clear()
@@ -193,6 +207,32 @@ class StoryDocument(QObject):
 
         self.runner.run(stories.save_edits, self.db, self.story_id, edits,
                         on_done=done, on_error=failed)
+
+    def _save_scenes(self) -> None:
+        from studio.services import manuscript
+
+        scenes, self._dirty_scenes = self._dirty_scenes, set()
+        for uid in scenes:
+            text = self.scene_text(uid)
+            if text is None:
+                continue
+            self._in_flight += 1
+            self._set_state("saving", "Saving…")
+
+            def done(result, text=text) -> None:
+                self._in_flight -= 1
+                self.sceneSaved.emit(result, text)
+                if not self.has_unsaved():
+                    self._set_state("saved", "Saved")
+
+            def failed(exc: BaseException, uid=uid) -> None:
+                self._in_flight -= 1
+                self._dirty_scenes.add(uid)
+                self._set_state("error", f"Not saved — {exc}")
+                self._retry_timer.start()
+
+            self.runner.run(manuscript.save_scene_text, self.db, self.story_id, uid, text,
+                            on_done=done, on_error=failed)
 
     def flush(self) -> None:
         """Queue a save of everything pending (the runner keeps it ahead of later calls)."""

@@ -71,9 +71,16 @@ class MainWindow(QMainWindow):
         self.versions_dock = self._dock("Versions", "versionsDock", self.versions,
                                         Qt.DockWidgetArea.RightDockWidgetArea)
 
+        self.word_counts = QLabel("")
+        self.word_counts.setObjectName("wordCounts")
+        self.statusBar().addPermanentWidget(self.word_counts)
         self.save_state = QLabel("")
         self.save_state.setObjectName("saveState")
         self.statusBar().addPermanentWidget(self.save_state)
+        for panel in self.panels:
+            counts = getattr(panel, "countsChanged", None)
+            if counts is not None:
+                counts.connect(self.word_counts.setText)
         self._build_menus()
         self._restore_window_state()
         self._update_actions()

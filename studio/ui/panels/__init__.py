@@ -1,5 +1,6 @@
 """Panels of the open story, in tab order.  Only panels that work are listed here."""
 
+from studio.ui.panels.manuscript_panel import ManuscriptPanel
 from studio.ui.panels.modules_panel import ModulesPanel
 
-PANELS = [ModulesPanel]
+PANELS = [ModulesPanel, ManuscriptPanel]
