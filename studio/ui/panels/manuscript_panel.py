@@ -185,6 +185,10 @@ class ManuscriptPanel(Panel):
         self.add_scene_button.clicked.connect(lambda: self.add_scene())
         self.delete_button.clicked.connect(self.delete_selected)
         self.editor.textEdited.connect(self._text_edited)
+        self.editor.edit.bigPasteStarted.connect(self._big_paste_started)
+        self.editor.edit.bigPasteProgress.connect(
+            lambda done, total: self.busy.setValue(int(1000 * done / max(1, total))))
+        self.editor.edit.bigPasteFinished.connect(lambda: self.busy.setRange(0, 0))
         self.status_combo.activated.connect(
             lambda i: self._scene_field("status", self.status_combo.itemText(i)))
         self.synopsis.editingFinished.connect(
@@ -364,6 +368,14 @@ class ManuscriptPanel(Panel):
         self._scene_segments.pop(result.uid, None)
         self.busy.setVisible(False)
         self._update_counts()
+
+    def _big_paste_started(self, characters: int) -> None:
+        self.busy.setRange(0, 1000)
+        self.busy.setValue(0)
+        self.busy.setVisible(True)
+        self.window().statusBar().showMessage(
+            f"Pasting {characters:,} characters… (spell-check is paused for a scene this long)",
+            8000)
 
     def _update_live_count(self) -> None:
         text = self.editor.text_of(self.current_scene_uid) if self.current_scene_uid else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QKeySequence, QShortcut, QTextCursor, QTextDocument
 from PySide6.QtWidgets import (
     QCheckBox, QHBoxLayout, QLabel, QLineEdit, QPlainTextDocumentLayout, QPlainTextEdit,
@@ -23,11 +23,18 @@ DOCUMENT_CACHE = 12
 DEFAULT_LINE_CHARS = 72
 # Above this size a scene is not spell-checked (a 10 MB paste must not freeze the window).
 SPELLCHECK_LIMIT = 400_000
+BIG_PASTE = 200_000  # characters: above this a paste goes in piece by piece
+PASTE_PIECE = 200_000
 
 
 class ProseEdit(QPlainTextEdit):
     """The text area: a centred column of ``line_chars`` characters, Ctrl+I / Ctrl+B wrap the
-    selection in emphasis markers."""
+    selection in emphasis markers, and a huge paste goes in piece by piece so the window keeps
+    breathing (with spell-check paused for a text that long)."""
+
+    bigPasteStarted = Signal(int)  # characters
+    bigPasteProgress = Signal(int, int)  # done, total
+    bigPasteFinished = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -73,6 +80,41 @@ class ProseEdit(QPlainTextEdit):
             cursor.movePosition(QTextCursor.MoveOperation.Left, n=len(marker))
         cursor.endEditBlock()
         self.setTextCursor(cursor)
+
+    def insertFromMimeData(self, source) -> None:  # noqa: N802 - paste and drop
+        text = source.text() if source.hasText() else ""
+        if len(text) < BIG_PASTE:
+            super().insertFromMimeData(source)
+            return
+        self.paste_in_pieces(text)
+
+    def paste_in_pieces(self, text: str) -> None:
+        """Insert ``text`` in pieces, one per turn of the event loop, as one undo step."""
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if self.highlighter is not None:
+            self.highlighter.set_speller(None)  # a scene this long is not checked as you type
+        cursor = self.textCursor()
+        cursor.beginEditBlock()
+        cursor.removeSelectedText()
+        self.setReadOnly(True)
+        total, done = len(text), 0
+        self.bigPasteStarted.emit(total)
+
+        def step() -> None:
+            nonlocal done
+            if done < total:
+                piece = text[done:done + PASTE_PIECE]
+                cursor.insertText(piece)
+                done += len(piece)
+                self.bigPasteProgress.emit(done, total)
+                QTimer.singleShot(0, step)
+                return
+            cursor.endEditBlock()
+            self.setTextCursor(cursor)
+            self.setReadOnly(False)
+            self.bigPasteFinished.emit()
+
+        step()
 
     def contextMenuEvent(self, event) -> None:  # noqa: N802
         menu = self.createStandardContextMenu(event.pos())
