@@ -114,7 +114,7 @@ def available_languages() -> list[str]:
 
 
 def _normalise_language(language: str) -> str:
-    """"en", "EN", "en_GB" and "en-US" all mean the English dictionary."""
+    """The dictionary code for a language tag: "EN", "en_GB" and "en-US" all mean "en"."""
     available = available_languages()
     code = (language or "").strip().lower().replace("-", "_")
     if code in available:
@@ -176,6 +176,8 @@ _CLITICS = frozenset({"s", "d", "ll", "re", "ve", "m"})
 # Words above this length are not searched two edits away: that search grows with the square of
 # the length and, for a long word with no near neighbour, freezes a right-click for seconds.
 _DISTANCE_2_MAX_LEN = 12
+# …and even below it a slow machine stops searching after this long: better a short list than a
+# menu that takes a second to open.
 _DISTANCE_2_BUDGET_S = 0.3
 _CACHE_LIMIT = 200_000
 _FILE_LOCK = threading.Lock()
