@@ -93,6 +93,12 @@ def run_app(data_dir: Path, smoke: bool = False, timing: bool = False) -> int:
                   f"{1000 * (t_window - T0):.0f} story_open_ms={1000 * (t_open - T0):.0f}",
                   flush=True)
         print(f"smoke: main window built, story open: {outcome['ok']}", flush=True)
+        # The installer must carry the spelling dictionaries too (package data).
+        from studio.services.spelling import get_speller
+
+        spelling_ok = get_speller("en").is_correct("lighthouse")
+        outcome["ok"] = outcome["ok"] and spelling_ok
+        print(f"smoke: spelling dictionary: {'ok' if spelling_ok else 'MISSING'}", flush=True)
         window.close()
 
     async def main() -> None:

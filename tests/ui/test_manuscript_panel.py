@@ -78,6 +78,23 @@ def _story_with_scenes(window, qtbot):
     return panel, ch1, ch2, a, b, c
 
 
+def test_search_and_jump_to_the_match(make_window, qtbot):
+    window = make_window()
+    panel, ch1, ch2, a, b, c = _story_with_scenes(window, qtbot)
+    panel.show_search()
+    assert panel.search.isVisible()
+    results = ms.search(window.db, window.document.story_id, "gull")
+    assert results.total == 1
+    panel.jump_to_hit(results.hits[0], "gull")
+    qtbot.waitUntil(lambda: panel.current_scene_uid == a.uid
+                    and panel.editor.edit.textCursor().selectedText() == "gull")
+    assert panel.editor.edit.textCursor().block().text() == "A gull cried."
+    results = ms.search(window.db, window.document.story_id, "sea")
+    panel.jump_to_hit(results.hits[0], "sea")
+    qtbot.waitUntil(lambda: panel.current_scene_uid == c.uid
+                    and panel.editor.edit.textCursor().selectedText() == "sea")
+
+
 def test_replace_across_the_project_is_one_undo_step(make_window, qtbot):
     window = make_window()
     panel, ch1, ch2, a, b, c = _story_with_scenes(window, qtbot)
