@@ -132,8 +132,14 @@ def set_metadata(db: Database, story_id: int, key: str, value: Any,
             from studio.store.repositories import versions as versions_repo
 
             owner_id = versions_repo.version_id(s, story_id, int(ref))
+        elif owner in ("chapter", "scene"):
+            from studio.store.repositories import manuscript as manuscript_repo
+
+            lookup = manuscript_repo.chapter if owner == "chapter" else manuscript_repo.scene
+            owner_id = lookup(s, story_id, str(ref)).id
         else:
-            raise ValidationError("Metadata", [owner], "belongs to a story, module or version")
+            raise ValidationError("Metadata", [owner], "belongs to a story, module, version, "
+                                  "chapter or scene")
         meta = repo.get_metadata(s, owner, owner_id)
         old = meta.get(key)
         if value is None:
@@ -152,6 +158,11 @@ def get_metadata(db: Database, story_id: int, owner: str = "story",
             return repo.get_metadata(s, "story", story_id)
         if owner == "module":
             return repo.get_metadata(s, "module", repo.module_row(s, story_id, str(ref)).id)
+        if owner in ("chapter", "scene"):
+            from studio.store.repositories import manuscript as manuscript_repo
+
+            lookup = manuscript_repo.chapter if owner == "chapter" else manuscript_repo.scene
+            return repo.get_metadata(s, owner, lookup(s, story_id, str(ref)).id)
         from studio.store.repositories import versions as versions_repo
 
         return repo.get_metadata(s, "version", versions_repo.version_id(s, story_id, int(ref)))

@@ -197,6 +197,14 @@ class MainWindow(QMainWindow):
             self.open_story(target)
 
         self.refresh_library(then=opened)
+        # The search index is kept in step by triggers; if a check still finds it stale
+        # (a file restored by hand, a tool that wrote the prose), it is rebuilt quietly.
+        from studio.services import manuscript
+
+        self.runner.run(manuscript.verify_search_index, self.db,
+                        on_done=lambda ok: ok or self.statusBar().showMessage(
+                            "The search index was out of date and has been rebuilt.", 8000),
+                        on_error=self.show_error)
 
     def open_story(self, story_id: int) -> None:
         if self.document is not None:

@@ -131,6 +131,8 @@ def test_versions_keep_the_manuscript_and_restore_it(db):
 
 def test_export_import_round_trip_with_manuscript(db):
     story, ch1, ch2, s1, s2, s3 = make_story(db)
+    stories.set_metadata(db, story.id, "pov", "Mara", owner="scene", ref=s1.uid)
+    stories.set_metadata(db, story.id, "act", 1, owner="chapter", ref=ch1.uid)
     versions.save_version(db, story.id, "one")
     ms.save_scene_text(db, story.id, s2.uid, "Guards, bored.")
     first = portability.export_story(db, story.id)
@@ -140,6 +142,8 @@ def test_export_import_round_trip_with_manuscript(db):
     assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
     assert ms.load_scene(db, copy.id, s2.uid).text == "Guards, bored."
     assert ms.search(db, copy.id, "bored").total == 1
+    assert stories.get_metadata(db, copy.id, "scene", s1.uid) == {"pov": "Mara"}
+    assert stories.get_metadata(db, copy.id, "chapter", ch1.uid) == {"act": 1}
 
 
 def test_import_refuses_altered_scene_text(db):

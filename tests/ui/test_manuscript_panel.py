@@ -173,3 +173,15 @@ def test_targets_and_progress(make_window, qtbot):
     assert panel.chapter_target.is_reached()  # 10 words in chapter One
     panel.show_progress()
     qtbot.waitUntil(lambda: not panel.chart.is_empty())
+
+
+def test_story_language_drives_spell_check(make_window, qtbot):
+    window = make_window()
+    panel, *_ = _story_with_scenes(window, qtbot)
+    qtbot.waitUntil(lambda: panel.editor._speller is not None, timeout=10_000)
+    assert panel.editor._speller.is_correct("lighthouse")
+    panel.set_language("fr")
+    qtbot.waitUntil(lambda: panel.editor._speller is not None
+                    and panel.editor._speller.is_correct("phare"), timeout=10_000)
+    assert ms.outline(window.db, window.document.story_id).language == "fr"
+    assert panel.language.currentData() == "fr"

@@ -92,13 +92,21 @@ class ManuscriptPanel(Panel):
         self.font_size.setToolTip("Text size")
         self.line_width = QSpinBox(minimum=40, maximum=160, value=72, suffix=" ch")
         self.line_width.setToolTip("Line width in characters")
+        self.language = QComboBox()
+        self.language.setObjectName("storyLanguage")
+        self.language.setToolTip("The story's language (spell-check dictionary)")
+        from studio.services.spelling import available_languages
+
+        for code in available_languages():
+            self.language.addItem(code, code)
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
         self.busy.setMaximumWidth(90)
         self.busy.setVisible(False)
         self.busy.setToolTip("Saving a large scene…")
         for w, stretch in ((self.scene_label, 0), (self.status_combo, 0), (self.synopsis, 1),
-                           (self.busy, 0), (self.font_size, 0), (self.line_width, 0)):
+                           (self.busy, 0), (self.language, 0), (self.font_size, 0),
+                           (self.line_width, 0)):
             header.addWidget(w, stretch)
         write_lay.addLayout(header)
         self.editor = SceneEditor()
@@ -193,6 +201,8 @@ class ManuscriptPanel(Panel):
             lambda i: self._scene_field("status", self.status_combo.itemText(i)))
         self.synopsis.editingFinished.connect(
             lambda: self._scene_field("synopsis", self.synopsis.text()))
+        self.language.activated.connect(
+            lambda i: self.set_language(self.language.itemData(i)))
         self.font_size.valueChanged.connect(self._view_changed)
         self.line_width.valueChanged.connect(self._view_changed)
         QShortcut(QKeySequence("Ctrl+Shift+F"), self, self.show_search)
@@ -272,8 +282,19 @@ class ManuscriptPanel(Panel):
 
         self._run(manuscript.outline, then=show)
 
+    def set_language(self, language: str) -> None:
+        """The story's language: saved with the story, and spell-check follows it."""
+        if self.outline is None or language == self.outline.language:
+            return
+        self.outline.language = language
+        self._run(manuscript.set_language, language)
+        self._ensure_speller(language)
+
     def _ensure_speller(self, language: str) -> None:
         """Load the dictionary on the service thread (it takes a moment), then underline."""
+        index = self.language.findData(language)
+        if index >= 0:
+            self.language.setCurrentIndex(index)
         if getattr(self, "_speller_language", None) == language or self.document is None:
             return
         self._speller_language = language
