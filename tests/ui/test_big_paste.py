@@ -18,7 +18,7 @@ def test_pasting_ten_megabytes(make_window, qtbot):
     scene = ms.add_scene(db, story_id, chapter.uid, "Paste")
     panel = window.panels[1]
     window.show_panel(panel)
-    panel.refresh_outline(open_first=True)
+    panel.refresh_outline(then=lambda _o: panel.open_scene(scene.uid))
     qtbot.waitUntil(lambda: panel.current_scene_uid == scene.uid)
     paragraph = ("The tide came in over the causeway and the lamp burned on, as it had "
                  "every night for a hundred years. ") * 4

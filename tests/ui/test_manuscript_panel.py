@@ -17,6 +17,16 @@ def manuscript_panel(window):
     return panel
 
 
+def fresh_story(window, qtbot):
+    """A new, empty story (the sample story has a manuscript of its own)."""
+    window.new_story()
+    qtbot.waitUntil(lambda: window.document is not None
+                    and window.document.detail.fields.title == "Untitled story")
+    panel = manuscript_panel(window)
+    qtbot.waitUntil(lambda: panel.outline is not None and not panel.outline.chapters)
+    return panel
+
+
 def outline_titles(panel):
     tree = panel.tree
     return [(tree.topLevelItem(i).text(0),
@@ -27,7 +37,7 @@ def outline_titles(panel):
 
 def test_write_a_chapter_and_find_it_again(make_window, qtbot):
     window = make_window()
-    panel = manuscript_panel(window)
+    panel = fresh_story(window, qtbot)
     doc = window.document
     panel.add_chapter("Arrival")
     qtbot.waitUntil(lambda: panel.outline is not None and len(panel.outline.chapters) == 1)
@@ -65,13 +75,13 @@ def test_write_a_chapter_and_find_it_again(make_window, qtbot):
 
 
 def _story_with_scenes(window, qtbot):
+    panel = fresh_story(window, qtbot)
     db, story_id = window.db, window.document.story_id
     ch1 = ms.add_chapter(db, story_id, "One")
     ch2 = ms.add_chapter(db, story_id, "Two")
     a = ms.add_scene(db, story_id, ch1.uid, "A", text="The salt lamp burned.\n\nA gull cried.")
     b = ms.add_scene(db, story_id, ch1.uid, "B", text="Nothing of note.")
     c = ms.add_scene(db, story_id, ch2.uid, "C", text="More salt, more sea.")
-    panel = manuscript_panel(window)
     panel.refresh_outline(open_first=True)
     qtbot.waitUntil(lambda: panel.outline is not None and len(panel.outline.chapters) == 2
                     and panel.current_scene_uid is not None)

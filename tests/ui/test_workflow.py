@@ -17,7 +17,7 @@ def page(window, key):
     return window.panels[0].page_by_key[key]
 
 
-def test_first_run_opens_the_sample_story(make_window):
+def test_first_run_opens_the_sample_story(make_window, qtbot):
     window = make_window()
     doc = window.document
     assert doc.detail.fields.title == "The Lighthouse Keeper’s Daughter"
@@ -28,6 +28,12 @@ def test_first_run_opens_the_sample_story(make_window):
     assert page(window, "idea_spark").notes.toPlainText().startswith("Image I can’t shake")
     assert window.library.list.count() == 1
     assert window.windowTitle().startswith("The Lighthouse Keeper’s Daughter")
+    manuscript = window.panels[1]  # the sample has a short manuscript to start from
+    window.show_panel(manuscript)
+    qtbot.waitUntil(lambda: manuscript.current_scene_uid is not None)
+    qtbot.waitUntil(lambda: manuscript.editor.edit.toPlainText().startswith(
+        "The sea returned a glove"))
+    assert [c.title for c in manuscript.outline.chapters] == ["No. 997", "The Board’s Letter"]
 
 
 def test_create_fill_undo_redo_version_diff_restore_restart(make_window, qtbot):
