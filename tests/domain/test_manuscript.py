@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from studio.domain.manuscript import (
-    Segment, assign_ids, count_words, fts_query, join_segments, split_paragraphs,
+    Segment, assign_ids, count_words, fts_query, join_segments,
 )
 
 
