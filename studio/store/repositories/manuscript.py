@@ -135,8 +135,10 @@ def writing_days(session: Session, story_id: int, since: date) -> list[tuple[dat
 
 def search(session: Session, story_id: int, fts: str, limit: int) -> tuple[list[SearchHit], int]:
     """Segments matching ``fts`` in the story's live scenes, in manuscript order."""
+    # CROSS JOIN keeps SQLite from starting at the story's segments and probing the index for
+    # each (1.4 s at 1M words): the full-text match runs first, then the joins by primary key.
     base = (
-        "FROM segments_fts f JOIN segments g ON g.id = f.rowid "
+        "FROM segments_fts f CROSS JOIN segments g ON g.id = f.rowid "
         "JOIN scenes s ON s.id = g.scene_id JOIN chapters c ON c.id = s.chapter_id "
         "WHERE segments_fts MATCH :q AND g.story_id = :story "
         "AND s.deleted_at IS NULL AND c.deleted_at IS NULL"
@@ -155,7 +157,7 @@ def search(session: Session, story_id: int, fts: str, limit: int) -> tuple[list[
 
 def segments_matching(session: Session, story_id: int, fts: str) -> list[SegmentRow]:
     ids = [r[0] for r in session.execute(text(
-        "SELECT g.id FROM segments_fts f JOIN segments g ON g.id = f.rowid "
+        "SELECT g.id FROM segments_fts f CROSS JOIN segments g ON g.id = f.rowid "
         "JOIN scenes s ON s.id = g.scene_id JOIN chapters c ON c.id = s.chapter_id "
         "WHERE segments_fts MATCH :q AND g.story_id = :story "
         "AND s.deleted_at IS NULL AND c.deleted_at IS NULL"), {"q": fts, "story": story_id})]
