@@ -28,7 +28,9 @@ class OutlineTree(QTreeWidget):
         self.setColumnCount(2)
         self.header().setStretchLastSection(False)
         self.header().setSectionResizeMode(0, self.header().ResizeMode.Stretch)
-        self.header().setSectionResizeMode(1, self.header().ResizeMode.ResizeToContents)
+        # Sized once per fill, not per change: ResizeToContents re-measures every row whenever a
+        # word count changes (11 ms per autosave on a 1,000-scene novel).
+        self.header().setSectionResizeMode(1, self.header().ResizeMode.Interactive)
         self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -75,6 +77,8 @@ class OutlineTree(QTreeWidget):
             self.addTopLevelItem(ch_item)
             ch_item.setExpanded(first_fill or chapter.uid in expanded
                                 or (select is not None and select.parent() is ch_item))
+        self.resizeColumnToContents(1)
+        self.setColumnWidth(1, self.columnWidth(1) + 8)
         self.setUpdatesEnabled(True)
         if select is not None:
             self.setCurrentItem(select)
