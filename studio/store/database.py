@@ -14,9 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError, DatabaseError as SADatabaseError
 from sqlalchemy.orm import Session, sessionmaker
@@ -52,13 +49,23 @@ class DiskFullError(StoreError):
     pass
 
 
-def _alembic_config() -> Config:
+#: The newest schema revision this version of the app writes.  Opening a database already at it
+#: needs no Alembic at all (a faster start, ~17 MiB less memory); a test keeps it equal to the
+#: head of ``migrations/studio``.
+SCHEMA_HEAD = "0003"
+
+
+def _alembic_config():
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir() / "studio"))
     return cfg
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     heads = ScriptDirectory.from_config(_alembic_config()).get_heads()
     return heads[0]
 
@@ -201,6 +208,13 @@ class Database:
 
 def migrate(path: Path, backups_dir: Path) -> MigrationReport:
     """Bring the file at ``path`` to the head revision, or refuse and leave it untouched."""
+    if path.exists():
+        current, _has_tables = _inspect_file(path)
+        if current == SCHEMA_HEAD:
+            return MigrationReport(current, current, None)
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(_alembic_config())
     head = script.get_current_head()
     current: str | None = None

@@ -170,3 +170,9 @@ def test_backups_keep_the_last_ten(db):
     assert kept == made[-KEEP_BACKUPS:]
     with sqlite3.connect(kept[-1]) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_schema_head_constant_matches_the_migrations():
+    from studio.store.database import SCHEMA_HEAD
+
+    assert SCHEMA_HEAD == head_revision()
