@@ -1,0 +1,1 @@
+"""One router per resource: meta, accounts, stories, forks, sync."""

@@ -1,0 +1,170 @@
+"""Helpers the routers share: finding visible stories and forks, and shaping them as JSON."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Path
+from sqlalchemy import select, update
+
+from studio.marketplace.deps import Ctx
+from studio.marketplace.errors import forbidden, not_found
+from studio.marketplace.models import (
+    Fork, Like, Story, StoryDailyStats, StoryStats, StoryTag, StoryVersion, User, utcnow,
+)
+from studio.marketplace.schemas import FORK_ID_RE, STORY_ID_RE, StoryMeta
+from studio.marketplace.security import visible_story_clause
+
+StoryId = Annotated[str, Path(pattern=STORY_ID_RE, description="a story id, st_…")]
+ForkId = Annotated[str, Path(pattern=FORK_ID_RE, description="a fork id, fk_…")]
+VersionNumber = Annotated[int, Path(ge=1, le=1_000_000)]
+
+
+def new_public_id(prefix: str) -> str:
+    return prefix + secrets.token_urlsafe(12)
+
+
+def load_story(ctx: Ctx, public_id: str) -> Story:
+    ctx.expose_story(public_id)
+    story = ctx.session.scalar(select(Story).where(
+        Story.public_id == public_id, visible_story_clause(ctx.user_id, public_id)))
+    if story is None:
+        raise not_found("story", public_id)
+    return story
+
+
+def owned_story(ctx: Ctx, public_id: str) -> Story:
+    story = load_story(ctx, public_id)
+    if story.owner_id != ctx.user_id:
+        raise forbidden("Only the story's owner can change it; fork it to make your own "
+                        "version.")
+    if ctx.db.is_postgres:  # serialise concurrent publishes of the same story
+        ctx.session.refresh(story, with_for_update=True)
+    return story
+
+
+def load_version(ctx: Ctx, story: Story, number: int) -> StoryVersion:
+    version = ctx.session.scalar(select(StoryVersion).where(
+        StoryVersion.story_id == story.id, StoryVersion.number == number))
+    if version is None:
+        raise not_found("version", f"{story.public_id} v{number}")
+    return version
+
+
+def load_fork(ctx: Ctx, public_id: str) -> Fork:
+    fork = ctx.session.scalar(select(Fork).where(Fork.public_id == public_id,
+                                                 Fork.owner_id == ctx.user_id))
+    if fork is None:
+        raise not_found("fork", public_id)
+    return fork
+
+
+def set_tags(ctx: Ctx, story: Story, tags: list[str]) -> None:
+    wanted = list(dict.fromkeys(tags))
+    current = set(ctx.session.scalars(select(StoryTag.tag).where(StoryTag.story_id == story.id)))
+    for tag in current - set(wanted):
+        ctx.session.execute(StoryTag.__table__.delete().where(
+            StoryTag.story_id == story.id, StoryTag.tag == tag))
+    ctx.session.add_all(StoryTag(story_id=story.id, tag=t) for t in wanted if t not in current)
+
+
+def create_story(ctx: Ctx, meta: StoryMeta, **lineage) -> Story:
+    now = utcnow()
+    story = Story(public_id=new_public_id("st_"), owner_id=ctx.user_id, title=meta.title,
+                  description=meta.description, genre=meta.genre, licence=meta.licence,
+                  visibility=meta.visibility, latest_version=0, created_at=now,
+                  updated_at=now, **lineage)
+    ctx.session.add(story)
+    ctx.session.flush()
+    ctx.session.add(StoryStats(story_id=story.id, views=0, likes=0, forks=0, downloads=0))
+    set_tags(ctx, story, meta.tags)
+    ctx.session.flush()
+    return story
+
+
+def bump(ctx: Ctx, story_id: int, *, views: int = 0, downloads: int = 0,
+         forks: int = 0, likes: int = 0, separate: bool = False) -> None:
+    """Add to a story's public counters (in a transaction of its own when ``separate``:
+    GET requests count views and downloads without turning their read into a write)."""
+    session = ctx.db.session(write=True, durable=False) if separate else ctx.session
+    try:
+        session.execute(update(StoryStats).where(StoryStats.story_id == story_id).values(
+            views=StoryStats.views + views, downloads=StoryStats.downloads + downloads,
+            forks=StoryStats.forks + forks, likes=StoryStats.likes + likes))
+        if views or downloads:
+            stmt = ctx.db.insert(StoryDailyStats).values(
+                story_id=story_id, day=utcnow().date(), views=views, downloads=downloads)
+            session.execute(stmt.on_conflict_do_update(
+                index_elements=["story_id", "day"],
+                set_={"views": StoryDailyStats.views + views,
+                      "downloads": StoryDailyStats.downloads + downloads}))
+        if separate:
+            session.commit()
+    finally:
+        if separate:
+            session.close()
+
+
+def stories_out(ctx: Ctx, stories: list[Story]) -> list[dict]:
+    if not stories:
+        return []
+    ids = [s.id for s in stories]
+    s = ctx.session
+    tags: dict[int, list[str]] = {}
+    for story_id, tag in s.execute(select(StoryTag.story_id, StoryTag.tag)
+                                   .where(StoryTag.story_id.in_(ids))
+                                   .order_by(StoryTag.tag)):
+        tags.setdefault(story_id, []).append(tag)
+    stats = {row.story_id: row for row in s.scalars(select(StoryStats)
+                                                    .where(StoryStats.story_id.in_(ids)))}
+    user_ids = {x.owner_id for x in stories} | {x.forked_from_owner_id for x in stories
+                                                if x.forked_from_owner_id}
+    names = dict(s.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all())
+    source_ids = [x.forked_from_story_id for x in stories if x.forked_from_story_id]
+    sources = dict(s.execute(select(Story.id, Story.public_id).where(
+        Story.id.in_(source_ids), visible_story_clause(ctx.user_id))).all()) \
+        if source_ids else {}
+    liked = set(s.scalars(select(Like.story_id).where(Like.user_id == ctx.user_id,
+                                                      Like.story_id.in_(ids)))) \
+        if ctx.user else set()
+    out = []
+    for x in stories:
+        st = stats.get(x.id)
+        out.append({
+            "id": x.public_id, "title": x.title, "description": x.description,
+            "genre": x.genre, "tags": tags.get(x.id, []), "licence": x.licence,
+            "visibility": x.visibility, "owner": names.get(x.owner_id),
+            "latest_version": x.latest_version, "created_at": x.created_at,
+            "updated_at": x.updated_at,
+            "stats": {"views": st.views, "likes": st.likes, "forks": st.forks,
+                      "downloads": st.downloads} if st else None,
+            "forked_from": None if x.forked_from_version is None else {
+                "story_id": sources.get(x.forked_from_story_id),
+                "version": x.forked_from_version,
+                "owner": names.get(x.forked_from_owner_id)},
+            "liked_by_me": (x.id in liked) if ctx.user else None,
+        })
+    return out
+
+
+def fork_out(ctx: Ctx, fork: Fork) -> dict:
+    source = ctx.session.get(Story, fork.source_story_id)
+    remix = ctx.session.get(Story, fork.remix_story_id) if fork.remix_story_id else None
+    return {
+        "id": fork.public_id, "title": fork.title, "strategy": fork.strategy,
+        "source": {"story_id": source.public_id if source else None,
+                   "title": source.title if source else None,
+                   "synced_version": fork.synced_version,
+                   "latest_version": source.latest_version if source else None,
+                   "behind": bool(source and source.latest_version > fork.synced_version)},
+        "parts_overridden": [p for p in ("modules", "scene_bible", "chapter_graph")
+                             if getattr(fork, p) is not None],
+        "remix_story_id": remix.public_id if remix else None,
+        "created_at": fork.created_at, "updated_at": fork.updated_at,
+    }
+
+
+def trending_since(days: int):
+    return utcnow().date() - timedelta(days=max(days, 1) - 1)

@@ -1,0 +1,42 @@
+"""GET /v1/meta: what this server speaks and its limits (clients read it before anything)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from studio.marketplace.settings import (
+    API_VERSION, MAX_SEGMENT_CHARS, MAX_TAGS, SERVER_VERSION,
+)
+
+router = APIRouter(prefix="/v1", tags=["meta"])
+
+FEATURES = [
+    "accounts", "token-refresh", "login-rate-limit", "stories", "immutable-versions",
+    "content-addressed-segments", "browse", "search", "likes", "lineage", "forks",
+    "fork-strategies", "source-sync", "three-way-merge", "remix", "idempotency-keys",
+]
+
+
+@router.get("/meta", summary="API version, features and limits")
+def meta(request: Request) -> dict:
+    settings = request.app.state.settings
+    return {
+        "api_version": API_VERSION,
+        "server_version": SERVER_VERSION,
+        "features": FEATURES,
+        "limits": {
+            "max_page_size": settings.max_page_size,
+            "max_body_bytes": settings.max_body_bytes,
+            "max_segments": settings.max_segments,
+            "max_segment_chars": MAX_SEGMENT_CHARS,
+            "max_tags": MAX_TAGS,
+            "login_failures_per_window": settings.login_max_failures,
+            "login_window_seconds": settings.login_window_seconds,
+            "access_token_seconds": settings.access_token_seconds,
+            "refresh_token_seconds": settings.refresh_token_seconds,
+            "fork_full_threshold": settings.fork_full_threshold,
+        },
+        "sort": ["popular", "recent", "trending"],
+        "licences": ["CC-BY", "CC-BY-NC", "all-rights-reserved"],
+        "openapi": "/openapi.json",
+    }
