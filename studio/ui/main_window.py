@@ -195,10 +195,13 @@ class MainWindow(QMainWindow):
             except (TypeError, ValueError):
                 target = ids[0]
             self.open_story(target)
+            self._verify_search_index()  # queued behind the open: the story shows first
 
         self.refresh_library(then=opened)
-        # The search index is kept in step by triggers; if a check still finds it stale
-        # (a file restored by hand, a tool that wrote the prose), it is rebuilt quietly.
+
+    def _verify_search_index(self) -> None:
+        """The search index is kept in step by triggers; if a check still finds it stale (a
+        file restored by hand, a tool that wrote the prose), it is rebuilt quietly."""
         from studio.services import manuscript
 
         self.runner.run(manuscript.verify_search_index, self.db,

@@ -45,6 +45,7 @@ class ManuscriptPanel(StructureEditing, Panel):
         self._scene_segments: dict[str, list] = {}
         self._live_words: int | None = None
         self._focus_state: dict | None = None
+        self._outline_view_stale = False
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.split = QSplitter(Qt.Orientation.Horizontal)
@@ -136,6 +137,7 @@ class ManuscriptPanel(StructureEditing, Panel):
         prog_lay.addWidget(QLabel("<b>Words written per day</b> — the last 90 days"))
         prog_lay.addWidget(self.chart, 1)
         self.tabs.addTab(progress, "Progress")
+        self.tabs.currentChanged.connect(self._tab_changed)
         self.split.addWidget(self.tabs)
 
         # Right: project search (hidden until asked for).
@@ -151,6 +153,10 @@ class ManuscriptPanel(StructureEditing, Panel):
         self._count_timer.timeout.connect(self._update_live_count)
         self._restore_view_settings()
         self.setEnabled(False)
+
+    def _tab_changed(self, _index: int) -> None:
+        if getattr(self, "_outline_view_stale", False):
+            self._refresh_outline_view()
 
     # --- construction helpers ---------------------------------------------------------------
 
@@ -261,9 +267,7 @@ class ManuscriptPanel(StructureEditing, Panel):
                 return
             self.outline = outline
             self.tree.fill(outline, self.current_scene_uid)
-            if self.outline_view is not None:
-                self.outline_view.set_outline(outline)
-                self.outline_view.set_current_scene(self.current_scene_uid)
+            self._refresh_outline_view()
             still_there = self.current_scene_uid and outline.scene(self.current_scene_uid)
             if (open_first or not still_there):
                 first = next((s.uid for c in outline.chapters for s in c.scenes), None)
@@ -289,6 +293,17 @@ class ManuscriptPanel(StructureEditing, Panel):
         self.outline.language = language
         self._run(manuscript.set_language, language)
         self._ensure_speller(language)
+
+    def _refresh_outline_view(self) -> None:
+        """The cards are laid out only while their tab is shown (and when it is opened)."""
+        if self.outline_view is None or self.outline is None:
+            return
+        if self.tabs.currentWidget() is self.outline_view:
+            self.outline_view.set_outline(self.outline)
+            self.outline_view.set_current_scene(self.current_scene_uid)
+            self._outline_view_stale = False
+        else:
+            self._outline_view_stale = True
 
     def _ensure_speller(self, language: str) -> None:
         """Load the dictionary on the service thread (it takes a moment), then underline."""
@@ -330,7 +345,7 @@ class ManuscriptPanel(StructureEditing, Panel):
             self.tree.blockSignals(True)
             self.tree.setCurrentItem(item)
             self.tree.blockSignals(False)
-        if self.outline_view is not None:
+        if self.outline_view is not None and self.tabs.currentWidget() is self.outline_view:
             self.outline_view.set_current_scene(uid)
         self._update_counts()
         self.sceneLoaded.emit(uid)

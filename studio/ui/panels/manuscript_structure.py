@@ -105,8 +105,7 @@ class StructureEditing:
     def _outline_only(self, outline: Outline) -> None:
         self.outline = outline
         self.tree.fill(outline, self.current_scene_uid)
-        if self.outline_view is not None:
-            self.outline_view.set_outline(outline)
+        self._refresh_outline_view()
         self._show_scene_header()
         self._update_counts()
 
