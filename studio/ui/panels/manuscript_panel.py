@@ -360,6 +360,7 @@ class ManuscriptPanel(StructureEditing, Panel):
             self.status_combo.setCurrentText(scene.status)
             if not self.synopsis.hasFocus():
                 self.synopsis.setText(scene.synopsis)
+                self.synopsis.setCursorPosition(0)
 
     def _item_for(self, uid: str):
         for i in range(self.tree.topLevelItemCount()):
