@@ -30,7 +30,6 @@ from studio.config import DATABASE_FILENAME
 from studio.services.stories import ModuleEdit, StoryEdits, open_story, save_edits
 from studio.store.database import Database
 
-pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
 
 WRITER = Path(__file__).with_name("_writer.py")
 LINE_TIMEOUT = 20.0  # seconds to wait for the writer's next line before giving up
