@@ -13,6 +13,8 @@ per exact spelling; suggestions are only computed on demand (a right-click).
 from __future__ import annotations
 
 import functools
+import gzip
+import json
 import logging
 import os
 import re
@@ -25,7 +27,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterator
 
-from spellchecker import SpellChecker
+# Imported so the dictionaries' package is installed and bundled (PyInstaller follows imports);
+# the word lists themselves are read straight from its data files.
+import spellchecker  # noqa: F401
 
 from studio.domain.errors import StudioError
 
@@ -147,11 +151,38 @@ def _dictionary(language: str) -> _Dictionary:
     with _LOAD_LOCK:
         loaded = _DICTIONARIES.get(language)
         if loaded is None:
-            words = SpellChecker(language=language).word_frequency.dictionary
-            letters = "".join(sorted(set().union(*words)))
-            loaded = _Dictionary(words, letters, "".join(c for c in letters if c.isascii()))
+            words, letters = _read_word_list(language)
+            ordered = "".join(sorted(letters))
+            loaded = _Dictionary(words, ordered, "".join(c for c in ordered if c.isascii()))
             _DICTIONARIES[language] = loaded
         return loaded
+
+
+_ENTRY = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*(\d+)')
+
+
+def _read_word_list(language: str) -> tuple[dict[str, int], set[str]]:
+    """pyspellchecker's word list for ``language``, read entry by entry.
+
+    The package's own loader parses the whole list in one C call that holds the interpreter
+    lock for ~140 ms — a visible freeze of the window while a story opens.  Reading entry by
+    entry in Python lets the UI thread run in between (the load itself stays on the service
+    thread).
+    """
+    from importlib import resources
+
+    source = resources.files("spellchecker") / "resources" / f"{language}.json.gz"
+    text = gzip.decompress(source.read_bytes()).decode("utf-8")
+    words: dict[str, int] = {}
+    letters: set[str] = set()
+    for match in _ENTRY.finditer(text):
+        word = match.group(1)
+        if "\\" in word:
+            word = json.loads(f'"{word}"')
+        word = word.lower()
+        words[word] = words.get(word, 0) + int(match.group(2))
+        letters.update(word)
+    return words, letters
 
 
 def get_speller(language: str = "en", personal_path: Path | None = None) -> "Speller":
