@@ -8,16 +8,15 @@ leaves the library as it was.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from studio.config import resources_dir
-from studio.domain.errors import ImportFormatError, StudioError, ValidationError
+from studio.domain.errors import ImportFormatError, ValidationError
 from studio.domain.story import StoryDetail, StoryFields, UNTITLED
 from studio.services import manuscript_snapshot, snapshot
+from studio.services.files import write_text_atomically
 from studio.store.database import Database
 from studio.store.models import Version
 from studio.store.repositories import history
@@ -170,20 +169,7 @@ def import_file(db: Database, path: Path) -> StoryDetail:
 
 
 def write_json_atomically(path: Path, data: Any) -> None:
-    """Write to a temporary file beside the target and rename: a failed write (disk full)
-    leaves any existing file as it was."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=2, sort_keys=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise StudioError(f"Could not write {path}: {exc.strerror or exc}.") from exc
+    write_text_atomically(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 def export_file(db: Database, story_id: int, path: Path) -> None:

@@ -16,9 +16,7 @@ import functools
 import gzip
 import json
 import logging
-import os
 import re
-import tempfile
 import threading
 import time
 import unicodedata
@@ -32,6 +30,7 @@ from typing import Iterator
 import spellchecker  # noqa: F401
 
 from studio.domain.errors import StudioError
+from studio.services.files import write_text_atomically
 
 log = logging.getLogger(__name__)
 
@@ -422,18 +421,5 @@ class Speller:
 
     @staticmethod
     def _write_personal(path: Path, words: list[str]) -> None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        except OSError as exc:
-            raise StudioError(f"Could not write {path}: {exc.strerror or exc}.") from exc
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write("".join(f"{w}\n" for w in words))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
-            raise StudioError(f"Could not write {path}: {exc.strerror or exc}.") from exc
+        write_text_atomically(path, "".join(f"{w}\n" for w in words))
 

@@ -85,3 +85,18 @@ def test_unreadable_files_are_clear_errors(db, tmp_path):
     with pytest.raises(ImportFormatError, match="does not exist"):
         portability.import_file(db, tmp_path / "missing.json")
     assert stories.list_stories(db) == []
+
+
+def test_export_to_an_impossible_place_is_a_clear_error_and_keeps_the_old_file(db, tmp_path):
+    from studio.domain.errors import StudioError
+
+    story = portability.import_sample(db)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    with pytest.raises(StudioError, match="Could not write"):
+        portability.export_file(db, story.id, blocker / "story.json")
+    target = tmp_path / "story.json"
+    target.write_text("old", encoding="utf-8")
+    portability.export_file(db, story.id, target)
+    assert json.loads(target.read_text(encoding="utf-8"))["story"]["title"] == story.fields.title
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp left

@@ -80,7 +80,7 @@ def test_a_failed_write_leaves_the_list_as_it_was(tmp_path, monkeypatch):
     def disk_full(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("studio.services.spelling.os.replace", disk_full)
+    monkeypatch.setattr("studio.services.files.os.replace", disk_full)
     with pytest.raises(StudioError, match="Could not write .*No space left"):
         speller.add_to_personal("Zorblax")
     assert speller.is_correct("Zorblax")  # accepted for the session all the same
