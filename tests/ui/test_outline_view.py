@@ -13,9 +13,10 @@ from studio.domain.outline import ChapterInfo, Outline, SceneInfo
 from studio.services import manuscript as ms
 from studio.services import stories
 from studio.ui.theme import _dark_palette
-from studio.ui.widgets.outline_view import (
-    NO_CHAPTER_SYNOPSIS, NO_SCENE_SYNOPSIS, STATUS_LABELS, OutlineView, status_colors,
+from studio.ui.widgets.outline_cards import (
+    NO_CHAPTER_SYNOPSIS, NO_SCENE_SYNOPSIS, STATUS_LABELS, status_colors,
 )
+from studio.ui.widgets.outline_view import OutlineView
 
 
 def build_story(db):
