@@ -116,10 +116,8 @@ def set_metadata(db: Database, story_id: int, key: str, value: Any,
                  owner: str = "story", ref: str | int | None = None) -> None:
     """Attach ``key`` → JSON ``value`` to the story, one of its modules (``ref`` = module key)
     or one of its versions (``ref`` = version number).  ``None`` removes the key."""
-    import json as _json
-
     try:
-        _json.dumps(value)
+        json.dumps(value)
     except (TypeError, ValueError):
         raise ValidationError("Metadata", [key], "must be JSON (text, numbers, lists, objects)")
     with db.session() as s:

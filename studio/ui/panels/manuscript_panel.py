@@ -32,6 +32,17 @@ LIVE_COUNT_LIMIT = 200_000  # characters: above this the scene count comes from 
 BIG_SAVE = 300_000
 
 
+class _OpenStoryRunner:
+    """The service runner of whichever story the panel shows (the search panel is built
+    before any story is open)."""
+
+    def __init__(self, panel: "ManuscriptPanel"):
+        self._panel = panel
+
+    def run(self, fn: Callable, *args: Any, **kwargs: Any) -> int:
+        return self._panel.document.runner.run(fn, *args, **kwargs)
+
+
 class ManuscriptPanel(StructureEditing, Panel):
     title = "Manuscript"
     object_name = "manuscriptPanel"
@@ -174,19 +185,11 @@ class ManuscriptPanel(StructureEditing, Panel):
             from studio.ui.widgets.search_panel import ProjectSearchPanel
         except ImportError:  # pragma: no cover
             return None
-        panel = ProjectSearchPanel(self._runner_proxy(), self._search)
+        panel = ProjectSearchPanel(_OpenStoryRunner(self), self._search)
         panel.hitActivated.connect(self.jump_to_hit)
         panel.replaceRequested.connect(self.replace_across_project)
         return panel
 
-    def _runner_proxy(self):
-        panel = self
-
-        class _Proxy:
-            def run(self, fn, *args, **kwargs):
-                return panel.document.runner.run(fn, *args, **kwargs)
-
-        return _Proxy()
 
     def _connect(self) -> None:
         self.tree.currentItemChanged.connect(self._tree_selected)
