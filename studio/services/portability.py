@@ -15,7 +15,7 @@ from typing import Any
 from studio.config import resources_dir
 from studio.domain.errors import ImportFormatError, ValidationError
 from studio.domain.story import StoryDetail, StoryFields, UNTITLED
-from studio.services import manuscript_snapshot, snapshot
+from studio.services import bible_history, manuscript_snapshot, snapshot
 from studio.services.files import write_text_atomically
 from studio.store.database import Database
 from studio.store.models import Version
@@ -45,6 +45,7 @@ def export_story(db: Database, story_id: int) -> dict[str, Any]:
         for v in data["versions"]:
             wanted |= manuscript_snapshot.referenced_blobs(v["snapshot"].get("manuscript"))
         data["blobs"] = {h: json.loads(manuscript_repo.get_blob(s, h)) for h in sorted(wanted)}
+        data.update(bible_history.export_part(s, story_id))
         return data
 
 
@@ -123,12 +124,15 @@ def import_story(db: Database, data: Any) -> StoryDetail:
     snapshot.validate(data)
     _check_versions(data.get("versions", []))
     payloads = _check_blobs(data)
+    bible_history.check_part(data)
     story_part = data["story"]
     with db.session() as s:
         for digest, payload in payloads.items():
             manuscript_repo.put_blob(s, digest, payload)
         s.flush()
         story = stories_repo.create(s, StoryFields(title=story_part.get("title") or UNTITLED))
+        # Bible history first, so that restoring the live bible finds it already current.
+        bible_history.import_part(s, story.id, data)
         snapshot.apply(s, story.id, data)
         for v in data.get("versions", []):
             version = Version(story_id=story.id, number=v["number"], label=v.get("label", ""),

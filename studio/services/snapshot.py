@@ -161,3 +161,4 @@ register_part(SnapshotPart("custom_fields", custom_fields_repo.as_dicts,
 # Later features register their parts when imported; importing them here makes every snapshot
 # complete whichever service module was imported first.
 from studio.services import manuscript_snapshot  # noqa: E402,F401
+from studio.services import bible_snapshot  # noqa: E402,F401

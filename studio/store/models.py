@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Index,
+    CheckConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 
@@ -233,3 +234,77 @@ class WritingDay(Base):
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
     day: Mapped[str] = mapped_column(String(10))
     words: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Series(Base):
+    """A series of stories (books 1–3…) that share one scene bible."""
+
+    __tablename__ = "series"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SeriesMember(Base):
+    """A story's membership of a series (a story belongs to at most one)."""
+
+    __tablename__ = "series_members"
+
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"),
+                                           index=True)
+
+
+class BibleVersion(Base):
+    """One saved state of a scene bible, owned by a story or by a series.
+
+    Versions are never updated: every save adds the next number.  The unique (owner, number)
+    pair is the optimistic lock — two writers who both saw version 7 cannot both write 8.
+    """
+
+    __tablename__ = "bible_versions"
+    __table_args__ = (
+        UniqueConstraint("story_id", "number"),
+        UniqueConstraint("series_id", "number"),
+        CheckConstraint("(story_id IS NULL) <> (series_id IS NULL)", name="one_owner"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), nullable=True)
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("series.id", ondelete="CASCADE"), nullable=True)
+    number: Mapped[int] = mapped_column(Integer)
+    data_json: Mapped[str] = mapped_column(Text, nullable=False, deferred=True)
+    cause_segment: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CharacterEmotion(Base):
+    """A character's emotional state in one scene (JSON: see ``studio.domain.emotions``)."""
+
+    __tablename__ = "character_emotions"
+    __table_args__ = (UniqueConstraint("story_id", "character_id", "scene_uid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    character_id: Mapped[str] = mapped_column(String(64))
+    scene_uid: Mapped[str] = mapped_column(String(40))
+    data_json: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ContinuityDismissal(Base):
+    """A continuity finding the author dismissed; its key is stable across checker runs."""
+
+    __tablename__ = "continuity_dismissals"
+    __table_args__ = (UniqueConstraint("story_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

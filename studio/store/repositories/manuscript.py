@@ -213,3 +213,14 @@ def move_scene_rows(session: Session, row: Scene, target: Chapter, position: int
     if source_id != target.id:
         renumber(live_scenes(session, source_id))
 
+
+
+def reading_order(session: Session, story_id: int,
+                  with_text: bool = True) -> list[tuple[str, str, str, str]]:
+    """(segment uid, chapter uid, scene uid, text) of every live segment, in reading order."""
+    rows = session.execute(text(
+        "SELECT g.uid, c.uid, s.uid, " + ("g.text" if with_text else "''") + " "
+        "FROM segments g JOIN scenes s ON s.id = g.scene_id JOIN chapters c ON c.id = s.chapter_id "
+        "WHERE g.story_id = :story AND s.deleted_at IS NULL AND c.deleted_at IS NULL "
+        "ORDER BY c.position, s.position, g.position"), {"story": story_id})
+    return [tuple(r) for r in rows]
