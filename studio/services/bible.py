@@ -161,7 +161,7 @@ def save(db: Database, story_id: int, scope: Scope, base_version: int, data: dic
 def versions(db: Database, story_id: int, scope: Scope = "story") -> list[VersionEntry]:
     with db.session() as s:
         owner = _owner(s, story_id, scope)
-        return [VersionEntry(r.number, r.cause_segment, r.summary, r.created_at)
+        return [VersionEntry(r.number, r.cause_segment, r.summary, stories_repo.aware(r.created_at))
                 for r in repo.list_versions(s, scope, owner)]
 
 
@@ -287,3 +287,20 @@ def leave_series(db: Database, story_id: int) -> BibleState:
         repo.set_series(s, story_id, None)
         history.record(s, story_id, "series", series.id, "leave", {"name": series.name})
         return _state(s, story_id)
+
+
+def segment_places(db: Database, story_id: int) -> dict[str, tuple[str, str]]:
+    """seg id → (scene uid, "2.1 Storm ¶3"): where a bible anchor or a finding points."""
+    with db.session() as s:
+        outline = manuscript_repo.outline(s, story_id)
+        rows = manuscript_repo.reading_order(s, story_id, with_text=False)
+    labels = {sc.uid: f"{ci + 1}.{si + 1} {sc.title}".strip()
+              for ci, ch in enumerate(outline.chapters) for si, sc in enumerate(ch.scenes)}
+    places: dict[str, tuple[str, str]] = {}
+    paragraph = 0
+    last_scene = None
+    for seg, _chap, scene, _t in rows:
+        paragraph = paragraph + 1 if scene == last_scene else 1
+        last_scene = scene
+        places[seg] = (scene, f"{labels.get(scene, '?')} ¶{paragraph}")
+    return places

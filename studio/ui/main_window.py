@@ -81,6 +81,9 @@ class MainWindow(QMainWindow):
             counts = getattr(panel, "countsChanged", None)
             if counts is not None:
                 counts.connect(self.word_counts.setText)
+            wants_segment = getattr(panel, "segmentRequested", None)
+            if wants_segment is not None:
+                wants_segment.connect(self.show_segment)
         self._build_menus()
         self._restore_window_state()
         self._update_actions()
@@ -344,6 +347,15 @@ class MainWindow(QMainWindow):
 
     def show_panel(self, panel: Panel) -> None:
         self.tabs.setCurrentWidget(panel)
+
+    def show_segment(self, scene_uid: str, segment_uid: str) -> None:
+        """Open the manuscript at one paragraph (a continuity finding, a bible anchor)."""
+        for panel in self.panels:
+            jump = getattr(panel, "jump_to_segment", None)
+            if jump is not None:
+                self.show_panel(panel)
+                jump(scene_uid, segment_uid)
+                return
 
     def toggle_full_screen(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()

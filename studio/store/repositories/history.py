@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from studio.store.models import EditHistory, utcnow
-from studio.store.repositories.stories import _aware
+from studio.store.repositories.stories import aware
 
 
 @lru_cache(maxsize=1)
@@ -44,5 +44,5 @@ def record(session: Session, story_id: int | None, entity_type: str, entity_id: 
 def for_story(session: Session, story_id: int, limit: int = 500) -> list[HistoryEntry]:
     rows = session.scalars(select(EditHistory).where(EditHistory.story_id == story_id)
                            .order_by(EditHistory.at.desc(), EditHistory.id.desc()).limit(limit))
-    return [HistoryEntry(_aware(r.at), r.actor, r.entity_type, r.entity_id, r.action,
+    return [HistoryEntry(aware(r.at), r.actor, r.entity_type, r.entity_id, r.action,
                          json.loads(r.change_json)) for r in rows]

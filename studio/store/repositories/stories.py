@@ -16,7 +16,7 @@ from studio.domain.story import ModuleState, StoryDetail, StoryFields, StorySumm
 from studio.store.models import MetadataEntry, Module, Story, Version, utcnow
 
 
-def _aware(dt):
+def aware(dt):
     return dt.replace(tzinfo=timezone.utc) if dt is not None and dt.tzinfo is None else dt
 
 
@@ -53,7 +53,7 @@ def summaries(session: Session) -> list[StorySummary]:
             filled[story_id] = filled.get(story_id, 0) + 1
     return [
         StorySummary(id=s.id, uid=s.uid, title=s.title, logline=s.logline, genre=s.genre,
-                     complete=s.complete, updated_at=_aware(s.updated_at),
+                     complete=s.complete, updated_at=aware(s.updated_at),
                      filled_modules=filled.get(s.id, 0), version_count=counts.get(s.id, 0))
         for s in stories
     ]
@@ -69,7 +69,7 @@ def module_row(session: Session, story_id: int, key: str) -> Module:
 def to_module_state(row: Module) -> ModuleState:
     return ModuleState(key=row.name, input_text=row.input_text,
                        output=normalise_output(row.name, json.loads(row.output_json)),
-                       updated_at=_aware(row.updated_at))
+                       updated_at=aware(row.updated_at))
 
 
 def detail(session: Session, story_id: int) -> StoryDetail:
@@ -79,8 +79,8 @@ def detail(session: Session, story_id: int) -> StoryDetail:
         id=story.id, uid=story.uid,
         fields=StoryFields(story.title, story.logline, story.genre, story.complete),
         modules=modules, metadata=get_metadata(session, "story", story.id),
-        active_version=story.active_version, created_at=_aware(story.created_at),
-        updated_at=_aware(story.updated_at),
+        active_version=story.active_version, created_at=aware(story.created_at),
+        updated_at=aware(story.updated_at),
     )
 
 

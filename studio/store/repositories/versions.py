@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 from studio.domain.errors import NotFoundError
 from studio.domain.story import VersionInfo
 from studio.store.models import Version, utcnow
-from studio.store.repositories.stories import _aware
+from studio.store.repositories.stories import aware
 
 
 def _info(v: Version) -> VersionInfo:
     return VersionInfo(id=v.id, number=v.number, label=v.label, summary=v.summary,
-                       created_at=_aware(v.created_at), restored_from=v.restored_from)
+                       created_at=aware(v.created_at), restored_from=v.restored_from)
 
 
 def add(session: Session, story_id: int, snapshot: dict[str, Any], label: str, summary: str,

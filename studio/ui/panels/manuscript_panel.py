@@ -494,6 +494,9 @@ class ManuscriptPanel(StructureEditing, Panel):
             self.document.flush()
             self._run(manuscript.load_scene, hit.scene_uid, then=place)
 
+    def jump_to_segment(self, scene_uid: str, segment_uid: str) -> None:
+        self.jump_to_hit(SearchHit("", "", scene_uid, "", segment_uid, ""), "")
+
     def editor_modified(self, uid: str) -> bool:
         doc = self.editor._documents.get(uid)
         return bool(doc is not None and doc.isModified())
