@@ -68,6 +68,7 @@ class BiblePanel(Panel):
         self._steps: dict[tuple[str, str], Any] = {}
         self._viewing: str | None = None  # banner text while a past state is shown
         self._check_generation = 0
+        self._sized = False
         self._checked_once = False
         self._progress = _Progress(self)
         self._progress.changed.connect(self._on_progress)
@@ -183,6 +184,11 @@ class BiblePanel(Panel):
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
+        if not self._sized:
+            # The editor gets the larger share once the panel has a real width.
+            self._sized = True
+            total = sum(self.split.sizes())
+            self.split.setSizes([round(total * 0.58), total - round(total * 0.58)])
         # The first look at a story's bible checks it; from then on, edits re-check it.
         if self.document is not None and not self._checked_once:
             QTimer.singleShot(0, self.run_check)

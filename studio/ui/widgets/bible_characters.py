@@ -87,7 +87,7 @@ class CharactersPage(QWidget):
         splitter.addWidget(self.stack)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([250, 750])
+        splitter.setSizes([190, 750])
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 8, 8, 8)
         lay.addWidget(splitter)

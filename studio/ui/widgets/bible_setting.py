@@ -119,7 +119,7 @@ class SettingPage(QWidget):
         split.addWidget(left)
         split.addWidget(self.loc_stack)
         split.setStretchFactor(1, 1)
-        split.setSizes([240, 700])
+        split.setSizes([190, 700])
         lay.addWidget(split, 1)
         self.loc_name.committed.connect(self._location_name)
         self.loc_aliases.committed.connect(

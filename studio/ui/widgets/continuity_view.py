@@ -55,6 +55,7 @@ class ContinuityView(QWidget):
         top.addWidget(self.progress, 1)
         self.status = QLabel("Not checked yet.")
         self.status.setObjectName("continuityStatus")
+        self.status.setWordWrap(True)
         top.addWidget(self.status, 1)
         lay.addLayout(top)
         self.tree = QTreeWidget()
@@ -69,7 +70,8 @@ class ContinuityView(QWidget):
         self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
         lay.addWidget(self.tree, 1)
         bottom = QHBoxLayout()
-        self.open_button = QPushButton("Show in manuscript")
+        self.open_button = QPushButton("Show")
+        self.open_button.setToolTip("Open the paragraph in the manuscript (Enter)")
         self.open_button.clicked.connect(lambda: self._activated(self.tree.currentItem()))
         self.add_button = QPushButton("Add to bible")
         self.add_button.setObjectName("addFromFinding")
@@ -83,7 +85,7 @@ class ContinuityView(QWidget):
         for w in (self.open_button, self.add_button, self.dismiss_button):
             bottom.addWidget(w)
         bottom.addStretch(1)
-        bottom.addWidget(self.show_dismissed)
+        top.addWidget(self.show_dismissed)
         lay.addLayout(bottom)
         QShortcut(QKeySequence(Qt.Key.Key_Delete), self.tree, self._dismiss,
                   context=Qt.ShortcutContext.WidgetShortcut)
