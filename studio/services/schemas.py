@@ -67,3 +67,15 @@ def validate_bible(bible: Any, inherited: dict | None = None) -> None:
         path, reason = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ValidationError("Scene bible", [p for p in path.split("/") if p], reason + more)
+
+
+@lru_cache(maxsize=None)
+def _graph_validator() -> jsonschema.Draft7Validator:
+    path = resources_dir() / "schemas" / "chapter_graph.schema.json"
+    return jsonschema.Draft7Validator(json.loads(path.read_text(encoding="utf-8")))
+
+
+def graph_schema_problems(graph: Any) -> list[tuple[str, str]]:
+    errors = sorted(_graph_validator().iter_errors(graph),
+                    key=lambda e: [str(p) for p in e.absolute_path])
+    return [("/".join(str(p) for p in e.absolute_path), _reason(e)) for e in errors[:50]]

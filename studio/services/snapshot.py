@@ -162,3 +162,4 @@ register_part(SnapshotPart("custom_fields", custom_fields_repo.as_dicts,
 # complete whichever service module was imported first.
 from studio.services import manuscript_snapshot  # noqa: E402,F401
 from studio.services import bible_snapshot  # noqa: E402,F401
+from studio.services import chapter_graph_snapshot  # noqa: E402,F401

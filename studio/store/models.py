@@ -21,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Index,
     CheckConstraint,
+    Float,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 
@@ -307,4 +308,70 @@ class ContinuityDismissal(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class GraphChapter(Base):
+    """A node of the story's chapter graph (JSON: ``resources/schemas/chapter_graph.schema.json``
+    minus the id, which is ``uid``).  Numbers and prerequisites are checked as a whole graph by
+    ``studio.domain.chapters`` before any row is written."""
+
+    __tablename__ = "graph_chapters"
+    __table_args__ = (UniqueConstraint("story_id", "uid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    uid: Mapped[str] = mapped_column(String(64))
+    number: Mapped[int] = mapped_column(Integer)
+    data_json: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ChapterVersion(Base):
+    """One adaptation of a graph chapter (auto-relax, auto-adapt, alternate, manual)."""
+
+    __tablename__ = "chapter_versions"
+    __table_args__ = (UniqueConstraint("story_id", "chapter_uid", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    chapter_uid: Mapped[str] = mapped_column(String(64))
+    number: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(32))
+    data_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Playthrough(Base):
+    """A saved playtest: the turns the author played (so it can be replayed), the current
+    story state and each chapter's progress."""
+
+    __tablename__ = "playthroughs"
+    __table_args__ = (UniqueConstraint("story_id", "uid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    uid: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(500))
+    state_json: Mapped[str] = mapped_column(Text)
+    progress_json: Mapped[str] = mapped_column(Text)
+    turns_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DivergenceLogEntry(Base):
+    """What the playtest engine measured and did for one chapter at one turn."""
+
+    __tablename__ = "divergence_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    playthrough_id: Mapped[int] = mapped_column(
+        ForeignKey("playthroughs.id", ondelete="CASCADE"), index=True)
+    turn: Mapped[int] = mapped_column(Integer)
+    chapter_uid: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float] = mapped_column(Float)
+    strategy: Mapped[str] = mapped_column(String(32))
+    data_json: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

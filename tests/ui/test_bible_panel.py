@@ -111,14 +111,10 @@ def finished_check(panel, qtbot) -> None:
 
 
 def select_finding(panel, rule: str):
-    tree = panel.findings.tree
-    for i in range(tree.topLevelItemCount()):
-        item = tree.topLevelItem(i)
-        finding = item.data(0, Qt.ItemDataRole.UserRole)
-        if finding is not None and finding.rule == rule:
-            tree.setCurrentItem(item)
-            return item, finding
-    raise AssertionError(f"no {rule} finding in {panel.findings.findings()}")
+    finding = next((f for f in panel.findings.findings() if f.rule == rule), None)
+    assert finding is not None, f"no {rule} finding in {panel.findings.findings()}"
+    assert panel.findings.select_finding(finding.key)
+    return finding
 
 
 def test_a_finding_jumps_to_its_paragraph_and_can_be_added_to_the_bible(make_window, qtbot):
@@ -126,9 +122,9 @@ def test_a_finding_jumps_to_its_paragraph_and_can_be_added_to_the_bible(make_win
     story, scene = story_with_unknown_speaker(window, qtbot)
     panel = bible_panel(window, qtbot)
     finished_check(panel, qtbot)
-    item, finding = select_finding(panel, "unknown_character")
+    finding = select_finding(panel, "unknown_character")
     assert finding.subject == "Marlow" and finding.scene_uid == scene.uid
-    panel.findings.tree.itemActivated.emit(item, 0)
+    qtbot.keyClick(panel.findings.tree, Qt.Key.Key_Return)  # Enter opens the paragraph
     manuscript = window.panels[1]
     qtbot.waitUntil(lambda: window.tabs.currentWidget() is manuscript
                     and manuscript.current_scene_uid == scene.uid, timeout=10_000)

@@ -66,6 +66,7 @@ class BiblePanel(Panel):
         self._places: dict[str, tuple[str, str]] = {}
         self._emotions: list[dict] = []
         self._steps: dict[tuple[str, str], Any] = {}
+        self._graph_chars: list[dict] | None = None
         self._viewing: str | None = None  # banner text while a past state is shown
         self._check_generation = 0
         self._sized = False
@@ -157,6 +158,7 @@ class BiblePanel(Panel):
         self.history.setAlternatingRowColors(True)
         self.history.itemActivated.connect(self._history_activated)
         self.side.addTab(self.history, "History")
+        self.side.currentChanged.connect(self._side_tab_changed)
         split.addWidget(self.side)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
@@ -192,6 +194,7 @@ class BiblePanel(Panel):
         # The first look at a story's bible checks it; from then on, edits re-check it.
         if self.document is not None and not self._checked_once:
             QTimer.singleShot(0, self.run_check)
+        self._side_tab_changed(self.side.currentIndex())
 
     def on_reloaded(self) -> None:
         self.state = None
@@ -256,9 +259,21 @@ class BiblePanel(Panel):
 
     def _effective_changed(self, effective: dict) -> None:
         chars = rules.characters(effective)
-        self.graph.set_characters(chars)
+        self._show_graph_of(chars)
         self.emotion_editor.set_choices([(c["id"], c["name"]) for c in chars], self._scenes)
         self._show_emotion()
+
+    def _show_graph_of(self, chars: list[dict]) -> None:
+        """The graph is laid out only while its tab is shown (200 characters take ~60 ms)."""
+        self._graph_chars = chars
+        if self.side.currentWidget() is self.graph and self.isVisible():
+            self._graph_chars = None
+            self.graph.set_characters(chars)
+
+    def _side_tab_changed(self, _index: int) -> None:
+        if self.side.currentWidget() is self.graph and self._graph_chars is not None:
+            chars, self._graph_chars = self._graph_chars, None
+            self.graph.set_characters(chars)
 
     def _places_loaded(self, places: dict[str, tuple[str, str]]) -> None:
         self._places = places
@@ -393,7 +408,7 @@ class BiblePanel(Panel):
             self.editor.set_bible(result.data, read_only=True)
             self.editor.set_banner(f"{self._viewing} ({versions}) — read only. "
                                    "Move the slider to the right end to edit.")
-            self.graph.set_characters(rules.characters(result.data))
+            self._show_graph_of(rules.characters(result.data))
 
         self._run(bible_service.as_of_scene, scene_uid, then=show)
 

@@ -7,11 +7,11 @@ unknown-name findings offer "Add to bible"; dismissals are remembered by the pan
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QCheckBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QTreeWidget,
-    QTreeWidgetItem, QVBoxLayout, QWidget,
+    QApplication, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
+    QStackedWidget, QTreeView, QVBoxLayout, QWidget,
 )
 
 RULE_LABELS = {
@@ -48,31 +48,36 @@ class ContinuityView(QWidget):
         self.run_button.setToolTip("Check the whole manuscript against the bible (F7)")
         self.run_button.clicked.connect(self.runRequested)
         top.addWidget(self.run_button)
-        self.progress = QProgressBar()
-        self.progress.setTextVisible(True)
-        self.progress.setMaximumHeight(18)
-        self.progress.hide()
-        top.addWidget(self.progress, 1)
+        # Status and progress share one slot: switching between them never relayouts the view.
+        self.slot = QStackedWidget()
         self.status = QLabel("Not checked yet.")
         self.status.setObjectName("continuityStatus")
-        self.status.setWordWrap(True)
-        top.addWidget(self.status, 1)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.slot.addWidget(self.status)
+        self.slot.addWidget(self.progress)
+        self.slot.setFixedHeight(max(self.status.sizeHint().height(),
+                                     self.progress.sizeHint().height()))
+        top.addWidget(self.slot, 1)
         lay.addLayout(top)
-        self.tree = QTreeWidget()
+        self.model = FindingsModel(self)
+        self.tree = QTreeView()
         self.tree.setObjectName("findings")
-        self.tree.setHeaderLabels(["Finding", "Where"])
+        self.tree.setModel(self.model)
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
-        self.tree.setWordWrap(True)
+        self.tree.setUniformRowHeights(True)  # thousands of findings lay out in no time
+        self.tree.header().setStretchLastSection(False)
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        self.tree.itemActivated.connect(self._activated)
-        self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
+        self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
+        self.tree.header().resizeSection(1, 150)
+        self.tree.activated.connect(lambda _index: self.activate_current())
+        self.tree.selectionModel().currentChanged.connect(lambda *_: self._update_buttons())
         lay.addWidget(self.tree, 1)
         bottom = QHBoxLayout()
         self.open_button = QPushButton("Show")
         self.open_button.setToolTip("Open the paragraph in the manuscript (Enter)")
-        self.open_button.clicked.connect(lambda: self._activated(self.tree.currentItem()))
+        self.open_button.clicked.connect(self.activate_current)
         self.add_button = QPushButton("Add to bible")
         self.add_button.setObjectName("addFromFinding")
         self.add_button.clicked.connect(self._add)
@@ -95,10 +100,12 @@ class ContinuityView(QWidget):
 
     def set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)
-        self.progress.setVisible(running)
-        self.status.setVisible(not running)
+        self.slot.setCurrentWidget(self.progress if running else self.status)
         if running:
             self.progress.setRange(0, 0)
+
+    def is_running(self) -> bool:
+        return self.slot.currentWidget() is self.progress
 
     def set_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, 1))
@@ -130,32 +137,34 @@ class ContinuityView(QWidget):
     # --- internals --------------------------------------------------------------------------
 
     def _fill(self) -> None:
-        self.tree.clear()
-        for f in self._findings:
-            item = QTreeWidgetItem([f"{RULE_LABELS.get(f.rule, f.rule)} — {f.message}",
-                                    self._labels.get(f.segment_id or "", "")])
-            item.setData(0, Qt.ItemDataRole.UserRole, f)
-            item.setToolTip(0, f.message)
-            self.tree.addTopLevelItem(item)
+        rows: list[tuple] = [("finding", f) for f in self._findings]
         if self.show_dismissed.isChecked():
-            muted = QBrush(self.palette().placeholderText().color())
-            for key in self._dismissed:
-                item = QTreeWidgetItem([f"(dismissed) {key}", ""])
-                item.setData(0, Qt.ItemDataRole.UserRole + 1, key)
-                item.setForeground(0, muted)
-                self.tree.addTopLevelItem(item)
-        if self.tree.topLevelItemCount():
-            self.tree.setCurrentItem(self.tree.topLevelItem(0))
+            rows += [("dismissed", key) for key in self._dismissed]
+        self.model.set_rows(rows, self._labels)
+        if rows:
+            self.tree.setCurrentIndex(self.model.index(0, 0))
         self._update_buttons()
 
+    def current_row(self) -> tuple | None:
+        index = self.tree.currentIndex()
+        return self.model.row_at(index.row()) if index.isValid() else None
+
+    def select_finding(self, key: str) -> bool:
+        """Make the finding with ``key`` current (keyboard users and tests)."""
+        for i, (kind, value) in enumerate(self.model.rows):
+            if kind == "finding" and value.key == key:
+                self.tree.setCurrentIndex(self.model.index(i, 0))
+                return True
+        return False
+
     def _current(self):
-        item = self.tree.currentItem()
-        return item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+        row = self.current_row()
+        return row[1] if row is not None and row[0] == "finding" else None
 
     def _update_buttons(self) -> None:
         f = self._current()
-        item = self.tree.currentItem()
-        dismissed_key = item.data(0, Qt.ItemDataRole.UserRole + 1) if item else None
+        row = self.current_row()
+        dismissed_key = row[1] if row is not None and row[0] == "dismissed" else None
         self.open_button.setEnabled(bool(f and f.segment_id))
         self.add_button.setEnabled(bool(f and f.suggestion in ADDABLE))
         self.add_button.setText("Add place to bible" if f is not None
@@ -163,8 +172,8 @@ class ContinuityView(QWidget):
         self.dismiss_button.setEnabled(f is not None or dismissed_key is not None)
         self.dismiss_button.setText("Restore" if dismissed_key else "Dismiss")
 
-    def _activated(self, item: QTreeWidgetItem | None, _column: int = 0) -> None:
-        f = item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+    def activate_current(self) -> None:
+        f = self._current()
         if f is not None and f.segment_id:
             self.findingActivated.emit(f)
 
@@ -174,20 +183,66 @@ class ContinuityView(QWidget):
             self.addToBibleRequested.emit(f)
 
     def _dismiss(self) -> None:
-        item = self.tree.currentItem()
-        if item is None:
+        row = self.current_row()
+        if row is None:
             return
-        key = item.data(0, Qt.ItemDataRole.UserRole + 1)
-        if key:
-            self.undismissRequested.emit(key)
+        kind, value = row
+        if kind == "dismissed":
+            self.undismissRequested.emit(value)
             return
-        f = item.data(0, Qt.ItemDataRole.UserRole)
-        if f is None:
-            return
-        row = self.tree.indexOfTopLevelItem(item)
-        self._findings = [x for x in self._findings if x.key != f.key]
-        self._dismissed.append(f.key)
+        position = self.tree.currentIndex().row()
+        self._findings = [x for x in self._findings if x.key != value.key]
+        self._dismissed.append(value.key)
         self._fill()
-        if self.tree.topLevelItemCount():
-            self.tree.setCurrentItem(self.tree.topLevelItem(min(row, self.tree.topLevelItemCount() - 1)))
-        self.dismissRequested.emit(f)
+        if self.model.rowCount():
+            self.tree.setCurrentIndex(self.model.index(min(position, self.model.rowCount() - 1), 0))
+        self.dismissRequested.emit(value)
+
+
+class FindingsModel(QAbstractTableModel):
+    """Findings as rows, built only when shown: a report of thousands costs one reset."""
+
+    HEADERS = ("Finding", "Where")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.rows: list[tuple] = []
+        self._labels: dict[str, str] = {}
+        self._muted = None
+
+    def set_rows(self, rows: list[tuple], labels: dict[str, str]) -> None:
+        self.beginResetModel()
+        self.rows, self._labels = rows, labels
+        self.endResetModel()
+
+    def row_at(self, i: int) -> tuple | None:
+        return self.rows[i] if 0 <= i < len(self.rows) else None
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt API
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt API
+        return 0 if parent.isValid() else 2
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        kind, value = self.rows[index.row()]
+        if kind == "dismissed":
+            if role == Qt.ItemDataRole.DisplayRole:
+                return f"(dismissed) {value}" if index.column() == 0 else ""
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return QBrush(QApplication.palette().placeholderText().color())
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            if index.column() == 0:
+                return f"{RULE_LABELS.get(value.rule, value.rule)} — {value.message}"
+            return self._labels.get(value.segment_id or "", "")
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return value.message
+        return None

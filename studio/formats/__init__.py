@@ -1,0 +1,1 @@
+"""Import and export formats: text in, plain dicts out (no Qt, no database)."""
