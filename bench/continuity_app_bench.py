@@ -21,7 +21,7 @@ is run the two ways the app runs it:
   view's ``set_report`` / ``_fill`` / ``tree.clear``, the bible panel's loading callbacks, paint
   events of the findings list and GC passes are timed (bench-side wrappers on the instances and
   modules of this process; no app code is changed) and listed against the longest stalls.
-  ``--what-if`` (on by default) then re-delivers the same report to the findings view with view
+  ``--what-if`` (off by default since the findings list became a model/view) then re-delivers the same report to the findings view with view
   settings changed on the instance, and to a bench-side QTreeView + table model prototype, to
   show what each costs.
 
@@ -233,6 +233,13 @@ def _paint_spy(widget, sink: list[float]):
     return spy
 
 
+def _shown_rows(view) -> int:
+    """Rows in the findings list, whichever widget shows it (a model since the stall fix)."""
+    tree = view.tree
+    return tree.topLevelItemCount() if hasattr(tree, "topLevelItemCount") else \
+        tree.model().rowCount()
+
+
 def _wrap(trace, obj, name: str, label: str) -> None:
     """Time ``obj.name`` on this instance (callers look it up at call time)."""
     original = getattr(obj, name)
@@ -373,7 +380,8 @@ def child_ui(args) -> dict[str, Any]:
     view = panel.findings
     _wrap(trace, view, "set_report", "ContinuityView.set_report (incl. _fill)")
     _wrap(trace, view, "_fill", "ContinuityView._fill")
-    _wrap(trace, view.tree, "clear", "findings tree.clear()")
+    if hasattr(view.tree, "clear"):  # the QTreeWidget the view had before its model
+        _wrap(trace, view.tree, "clear", "findings tree.clear()")
     _wrap(trace, view, "set_progress", "ContinuityView.set_progress")
     # What the panel does on the UI thread when the story opens (attribution of start-up
     # stalls; each is looked up on the instance when called).
@@ -428,7 +436,7 @@ def child_ui(args) -> dict[str, Any]:
         first["auto_check"] = bool(getattr(panel, "_checked_once", False))
         yield us.Until(lambda: window.runner.is_idle() and view.run_button.isEnabled() and (
             not first["auto_check"] or ("checked in" in view.status.text() and
-                                        view.tree.topLevelItemCount() == len(view.findings()))),
+                                        _shown_rows(view) == len(view.findings()))),
             "the automatic check on first show", 120, poll_ms=args.poll_ms)
         first["t_results"] = set_report_end(first["t0"])
         if first["auto_check"]:
@@ -454,7 +462,7 @@ def child_ui(args) -> dict[str, Any]:
             run["t_call_returned"] = time.perf_counter()
             yield us.Until(lambda: view.run_button.isEnabled()
                            and "checked in" in view.status.text()
-                           and view.tree.topLevelItemCount() == len(view.findings()),
+                           and _shown_rows(view) == len(view.findings()),
                            "the check to finish", 120, poll_ms=args.poll_ms)
             run["t_results"] = set_report_end(run["t0"])
             yield us.Until(lambda: any(p > run["t_results"] for p in paints[n_paints:]),
@@ -547,7 +555,7 @@ def child_ui(args) -> dict[str, Any]:
                 t1 = time.perf_counter()
                 marks["whatif"].append({"label": label, "rep": rep, "t0": t0, "t_call": t_call,
                                         "t_painted": t_painted, "t1": t1,
-                                        "items": view.tree.topLevelItemCount()})
+                                        "items": _shown_rows(view)})
         setup()
         # The fix proposed in the report, built bench-side: a QTreeView over a table model of
         # the findings (rows made on demand, uniform heights, no wrap, fixed "Where" width),
@@ -759,8 +767,8 @@ def _child(kind: str, args, data_dir: Path, story_id: int) -> dict[str, Any]:
              if args.switch_interval_ms else []),
            "--top", str(args.top), "--what-if-reps", str(args.what_if_reps),
            "--watchdog-s", str(args.watchdog_s)]
-    if not args.what_if:
-        cmd.append("--no-what-if")
+    if args.what_if:
+        cmd.append("--what-if")
     if args.sample_stacks:
         cmd.append("--sample-stacks")
     t0 = time.perf_counter()
@@ -801,8 +809,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tail-ms", type=int, default=500,
                     help="probing after the results are painted, per run (500)")
     ap.add_argument("--top", type=int, default=5, help="longest stalls listed per run (5)")
-    ap.add_argument("--no-what-if", dest="what_if", action="store_false",
-                    help="skip re-delivering the report with view settings changed")
+    ap.add_argument("--what-if", dest="what_if", action="store_true",
+                    help="the view-setting experiments of the old QTreeWidget list (obsolete: "
+                         "the list is a model/view since the fix; kept for the record)")
     ap.add_argument("--what-if-reps", type=int, default=3)
     ap.add_argument("--sample-stacks", action="store_true",
                     help="sample the UI thread's Python stack every 2 ms (perturbs a little)")
