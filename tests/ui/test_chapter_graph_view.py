@@ -270,11 +270,19 @@ def test_set_graph_keeps_zoom_scroll_and_selection(view):
     assert view.selected_chapter() == "" and selected == ["gch_c", ""]
 
 
-def test_select_chapter_from_the_host_sends_no_echo(view):
+def test_select_chapter_from_the_host_sends_no_echo_and_keeps_the_author_s_panning(view):
     selected = []
     view.chapterSelected.connect(selected.append)
-    view.select_chapter("gch_e")
+    view.zoom_at(3.0)
+    view.select_chapter("gch_e")  # a new selection is scrolled into view
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert visible.contains(view.node_item("gch_e").sceneBoundingRect())
     assert view.selected_chapter() == "gch_e" and view.node_item("gch_e").selected
+    view.horizontalScrollBar().setValue(view.horizontalScrollBar().minimum())  # panned away
+    scroll = view.horizontalScrollBar().value()
+    view.set_graph(chapters())
+    view.select_chapter("gch_e")  # the host re-selects after a reload: the view stays put
+    assert view.horizontalScrollBar().value() == scroll
     view.select_chapter("")
     assert view.selected_chapter() == "" and selected == []
 

@@ -339,7 +339,7 @@ class NodeItem(QGraphicsItem):
         painter.setFont(s.title_font)
         painter.setPen(s.text_pen)
         line_h = s.title_metrics.height()
-        top = _PAD - 2 + (0 if len(self.lines) > 1 else 4)
+        top = self.badge.center().y() - line_h * len(self.lines) / 2  # centred on the badge
         for i, line in enumerate(self.static_lines):
             painter.drawStaticText(QPointF(self.title_x, top + i * line_h), line)
         # the status word after a dot, bottom left under the badge

@@ -184,11 +184,12 @@ class ChapterGraphView(QGraphicsView):
     # -- selection -------------------------------------------------------------------------
 
     def select_chapter(self, chapter_id: str) -> None:
-        """Select a card ("" clears) and scroll it into view.  No signal, so that a host can
-        mirror its own selection here without an echo."""
-        node = self._nodes.get(chapter_id)
+        """Select a card ("" clears) and, if it was not selected already, scroll it into view
+        (a host re-selecting after each reload must not undo the author's panning).  No
+        signal, so that a host can mirror its own selection here without an echo."""
+        node, before = self._nodes.get(chapter_id), self.selected_chapter()
         self._set_selection(("node", chapter_id) if node else None, emit=False)
-        if node is not None:
+        if node is not None and chapter_id != before:
             self.ensureVisible(node.sceneBoundingRect(), 40, 40)
 
     def selected_chapter(self) -> str:
