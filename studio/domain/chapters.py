@@ -29,7 +29,7 @@ CONDITION_KINDS = ("location", "item", "character", "key")
 STATUSES = ("idea", "draft", "revised", "final")
 SOURCES = ("manual", "imported", "marketplace")
 DEFAULT_THRESHOLD = 0.4
-LAYER_DX = 260.0
+LAYER_DX = 290.0
 ROW_DY = 110.0
 
 Problem = tuple[str, str]  # (path like "chapters/3/prerequisites/0", reason)
@@ -393,7 +393,7 @@ def _layers(chapters: list[Chapter], preds: dict[str, list[str]],
 def layered_layout(graph: ChapterGraph, sweeps: int = 4) -> dict[str, tuple[float, float]]:
     """Positions for the graph editor, left to right: a simplified Sugiyama layout.
 
-    x is the layer (the longest chain of prerequisites above a chapter) × 260; within a layer
+    x is the layer (the longest chain of prerequisites above a chapter) × 290; within a layer
     the chapters are ordered by the mean height of their neighbours (barycenters, alternating
     sweeps down along prerequisites and back up along dependants, which untangles most
     crossings) and spaced 110 apart, centred on y = 0.  Deterministic: ties keep number order.

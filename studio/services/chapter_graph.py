@@ -154,7 +154,7 @@ def add_chapter(db: Database, story_id: int, title: str = "",
             chapter["position"] = {"x": float(position[0]), "y": float(position[1])}
         elif after:
             p = _find(data, after).get("position") or {"x": 0, "y": 0}
-            chapter["position"] = {"x": p["x"] + 260, "y": p["y"]}
+            chapter["position"] = {"x": p["x"] + rules.LAYER_DX, "y": p["y"]}
         data["chapters"].append(chapter)
         created.update(chapter)
 

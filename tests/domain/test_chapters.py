@@ -211,8 +211,8 @@ def diamond() -> ChapterGraph:
 
 def test_layout_is_layered_left_to_right_and_centred():
     pos = c.layered_layout(diamond())
-    assert pos == {"gch_a": (0.0, 0.0), "gch_b": (260.0, -55.0), "gch_c": (260.0, 55.0),
-                   "gch_d": (520.0, 0.0), "gch_e": (780.0, 0.0)}
+    assert pos == {"gch_a": (0.0, 0.0), "gch_b": (290.0, -55.0), "gch_c": (290.0, 55.0),
+                   "gch_d": (580.0, 0.0), "gch_e": (870.0, 0.0)}
 
 
 def test_layout_is_deterministic_and_never_overlaps():
