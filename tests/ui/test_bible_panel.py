@@ -221,3 +221,25 @@ def test_recording_an_emotion_updates_the_arc(make_window, qtbot):
     # The chart draws Finn's new point in the third scene.
     qtbot.waitUntil(lambda: panel.chart._points.get("Finn Ashby") == [(2, 0.9, "fear")],
                     timeout=10_000)
+
+
+def test_editing_the_series_scope_saves_the_series_bible(make_window, qtbot):
+    window = make_window()
+    story, _scene = story_with_unknown_speaker(window, qtbot)
+    bible.create_series(window.db, story.id, "Harbour Trilogy")
+    panel = bible_panel(window, qtbot)
+    panel.refresh()  # the series was made behind the panel's back (as by another window)
+    qtbot.waitUntil(lambda: panel.scope_box.count() == 2, timeout=10_000)
+    assert panel.scope_box.itemText(1) == "Series: Harbour Trilogy"
+    panel.scope_box.setCurrentIndex(1)
+    assert "series bible of “Harbour Trilogy”" in panel.editor.banner.text()
+    panel.editor.show_section("style")
+    tone = panel.editor.style_page.fields["tone"]
+    tone.setFocus()
+    qtbot.keyClicks(tone, "salt and iron")
+    panel.editor.flush()
+    qtbot.waitUntil(lambda: bible.load(window.db, story.id).series_version == 1, timeout=10_000)
+    state = bible.load(window.db, story.id)
+    assert state.series_data == {"style_guide": {"tone": "salt and iron"}}
+    assert "style_guide" not in state.story_data
+    assert panel._series_cache and panel._series_cache[0].name == "Harbour Trilogy"

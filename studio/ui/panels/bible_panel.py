@@ -67,6 +67,7 @@ class BiblePanel(Panel):
         self._emotions: list[dict] = []
         self._steps: dict[tuple[str, str], Any] = {}
         self._graph_chars: list[dict] | None = None
+        self._series_cache: list[bible_service.SeriesInfo] = []
         self._viewing: str | None = None  # banner text while a past state is shown
         self._check_generation = 0
         self._sized = False
@@ -238,6 +239,9 @@ class BiblePanel(Panel):
         self.scope_box.blockSignals(False)
         self._show_current()
         self._load_history()
+        # The series menu reads this cache: no database read on the UI thread when it opens.
+        self._run(lambda db, _story: bible_service.list_series(db),
+                  then=lambda items: setattr(self, "_series_cache", items))
 
     def _show_current(self) -> None:
         state = self.state
@@ -448,7 +452,7 @@ class BiblePanel(Panel):
         menu.addAction("New series with this book…", self._new_series).setEnabled(not in_series)
         join = menu.addMenu("Join series")
         join.setEnabled(not in_series)
-        for info in bible_service.list_series(self.document.db):  # tiny read, on open menu
+        for info in self._series_cache:
             join.addAction(f"{info.name} ({info.stories} book(s))",
                            lambda uid=info.uid: self._run(bible_service.join_series, uid,
                                                           then=self._loaded))
