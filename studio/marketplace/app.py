@@ -7,6 +7,7 @@ A 500 means a bug (it is logged with its traceback).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 
@@ -15,10 +16,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, ProgrammingError
 
-from studio.marketplace import auth
+from studio.marketplace import auth, jobs
 from studio.marketplace.db import Database
 from studio.marketplace.errors import ApiError
 from studio.marketplace.routers import accounts, forks, meta, stories, sync
+from studio.marketplace.routers import community, moderation
+from studio.marketplace.routers import analyses, ideas
 from studio.marketplace.settings import API_VERSION, SERVER_VERSION, Settings
 
 log = logging.getLogger("studio.marketplace")
@@ -153,9 +156,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = Database(settings.database_url)
         db.check_schema()
         app.state.db = db
+        # In-process job workers (STUDIO_MARKETPLACE_JOB_WORKERS threads; `serve` sets it).
+        job_workers = jobs.WorkerPool(db, jobs.WorkerConfig.from_env()).start()
         try:
             yield
         finally:
+            await asyncio.to_thread(job_workers.stop)
             db.dispose()
 
     app = FastAPI(
@@ -166,6 +172,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     for module in (meta, accounts, stories, forks, sync):
+        app.include_router(module.router)
+    for module in (community, moderation):
+        app.include_router(module.router)
+    for module in (ideas, analyses):
         app.include_router(module.router)
     _install_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

@@ -1,4 +1,4 @@
-"""``studio-marketplace``: serve, migrate, create-admin.
+"""``studio-marketplace``: serve, migrate, create-admin, worker.
 
     studio-marketplace serve                      # SQLite in the user data folder, port 8765
     studio-marketplace serve --data-dir DIR       # SQLite in DIR (created and migrated)
@@ -6,6 +6,8 @@
     studio-marketplace migrate --database-url postgresql+psycopg://owner@host/db \\
         --grant-to studio_app                     # run as the tables' owner
     studio-marketplace create-admin alice --password-stdin < password.txt
+    studio-marketplace serve --workers-jobs 0 ...   # no job workers inside the server …
+    studio-marketplace worker --database-url ...    # … but on their own (analyses)
 
 On SQLite ``serve`` migrates the file itself (no other set-up).  On PostgreSQL the server
 connects as an app role that neither owns the tables nor is a superuser (so row-level security
@@ -56,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="serve on this already-bound socket file descriptor")
     serve.add_argument("--log-level", default="info",
                        choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument("--workers-jobs", type=int, default=1, metavar="N",
+                       help="job worker threads (analyses) in each server process; 0: none "
+                       "(then run `studio-marketplace worker`)")
     migrate = sub.add_parser("migrate", help="bring the database schema to this version")
     _add_database_options(migrate)
     migrate.add_argument("--grant-to", metavar="ROLE",
@@ -65,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("username")
     admin.add_argument("--password-stdin", action="store_true",
                        help="read the password from standard input (first line)")
+    worker = sub.add_parser("worker", help="run the job worker (story analyses) on its own")
+    _add_database_options(worker)
+    worker.add_argument("--threads", type=int, default=1, help="jobs run at the same time")
+    worker.add_argument("--once", action="store_true",
+                        help="run the jobs that are due now, then exit")
+    worker.add_argument("--log-level", default="info",
+                        choices=["critical", "error", "warning", "info", "debug"])
     return parser
 
 
@@ -93,6 +105,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except Exception as exc:  # noqa: BLE001 - an unreachable database, told in one line
         return _fail(f"cannot open the database: {str(exc).splitlines()[0]}")
     os.environ.update(settings.to_env())  # the workers build their app from these
+    os.environ[ENV_PREFIX + "JOB_WORKERS"] = str(max(0, args.workers_jobs))
     options = dict(factory=True, workers=max(1, args.workers), log_level=args.log_level,
                    proxy_headers=False, server_header=False)
     target = "studio.marketplace.app:create_app_from_env"
@@ -166,10 +179,47 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Claim and run jobs until SIGINT/SIGTERM (or, with --once, until none is due)."""
+    import dataclasses
+    import logging
+    import signal
+
+    from studio.marketplace import jobs
+    from studio.marketplace.db import Database, SchemaError
+
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        db = Database(_database_url(args))
+    except SchemaError as exc:
+        return _fail(str(exc))
+    try:
+        db.check_schema()
+        config = dataclasses.replace(jobs.WorkerConfig.from_env(), threads=max(1, args.threads))
+        if args.once:
+            worker = jobs.JobWorker(db, config=config)
+            outcomes = []
+            while (outcome := worker.run_once()) is not None:
+                outcomes.append(outcome)
+            print(f"{len(outcomes)} jobs run" + "".join(
+                f", {outcomes.count(o)} {o}" for o in sorted(set(outcomes))))
+            return 0
+        pool = jobs.WorkerPool(db, config).start()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: pool.stop_event.set())
+        pool.wait()
+        return 0
+    except SchemaError as exc:
+        return _fail(str(exc))
+    finally:
+        db.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"serve": cmd_serve, "migrate": cmd_migrate,
-               "create-admin": cmd_create_admin}[args.command]
+               "create-admin": cmd_create_admin, "worker": cmd_worker}[args.command]
     return handler(args)
 
 

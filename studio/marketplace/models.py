@@ -257,3 +257,7 @@ class IdempotencyKey(Base):
     response: Mapped[Any] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
+
+from studio.marketplace import models_community  # noqa: E402,F401
+
+from studio.marketplace import models_ops  # noqa: E402,F401

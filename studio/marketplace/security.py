@@ -102,7 +102,21 @@ def grant_statements(role: str) -> list[str]:
         f"GRANT SELECT ON alembic_version TO {quoted}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}",
         f"GRANT EXECUTE ON FUNCTION app_user_id() TO {quoted}",
-    ]
+    ] + _later_grants(quoted)
+
+
+def _later_grants(quoted: str) -> list[str]:
+    """The app role's privileges on the tables of migrations 0002 and 0003 (imported here, not
+    at the top: those modules import this one)."""
+    from studio.marketplace.security_community import APP_PRIVILEGES_0002, NEW_SEQUENCES
+    from studio.marketplace.security_ops import APP_PRIVILEGES_0003, SEQUENCES_0003
+
+    grants = [f"GRANT {privileges} ON {table} TO {quoted}"
+              for table, privileges in {**APP_PRIVILEGES_0002, **APP_PRIVILEGES_0003}.items()]
+    grants.append(f"GRANT USAGE, SELECT ON SEQUENCE "
+                  f"{', '.join(NEW_SEQUENCES + SEQUENCES_0003)} TO {quoted}")
+    grants.append(f"GRANT EXECUTE ON FUNCTION app_is_moderator() TO {quoted}")
+    return grants
 
 
 def visible_story_clause(user_id: int | None, ref: str | None = None):

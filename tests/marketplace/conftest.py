@@ -33,6 +33,10 @@ from tests.marketplace.helpers import PASSWORD, Account, unique
 FAST_ARGON2 = {"STUDIO_MARKETPLACE_PASSWORD_TIME_COST": "1",
                "STUDIO_MARKETPLACE_PASSWORD_MEMORY_KIB": "8192",
                "STUDIO_MARKETPLACE_PASSWORD_PARALLELISM": "1"}
+# The shared servers' quotas are out of the way of functional tests, which may make many items
+# per user; tests of the quotas themselves start a server of their own (``_start(env=…)``).
+ROOMY_QUOTAS = {"STUDIO_MARKETPLACE_QUOTA_FREE_ITEMS": "1000000",
+                "STUDIO_MARKETPLACE_QUOTA_FREE_STORAGE_MB": "1000000"}
 PG_DSN = os.environ.get("STUDIO_TEST_PG_DSN",
                         "host=127.0.0.1 port=5432 user=postgres dbname=test")
 
@@ -71,10 +75,11 @@ def _bound_socket() -> socket.socket:
     return sock
 
 
-def _start(args: list[str], log: Path) -> tuple[subprocess.Popen, str, socket.socket]:
+def _start(args: list[str], log: Path, env: dict[str, str] | None = None
+           ) -> tuple[subprocess.Popen, str, socket.socket]:
     sock = _bound_socket()
     port = sock.getsockname()[1]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", **FAST_ARGON2}
+    env = {**ROOMY_QUOTAS, **os.environ, "PYTHONUNBUFFERED": "1", **FAST_ARGON2, **(env or {})}
     env.pop("STUDIO_MARKETPLACE_DATABASE_URL", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "studio.marketplace.cli", "serve", *args,

@@ -7,6 +7,8 @@ forks, overrides, likes, tokens and idempotency keys of A are never readable or 
 
 from __future__ import annotations
 
+import secrets
+
 import psycopg
 import pytest
 
@@ -140,3 +142,29 @@ def test_row_level_security_really_applies_on_postgresql(postgresql_server, make
                         "relforcerowsecurity AND relkind = 'r'")
     assert {r[0] for r in forced} >= {"forks", "fork_overrides", "auth_tokens", "likes",
                                       "idempotency_keys", "stories", "story_versions"}
+
+
+def test_only_the_app_role_is_granted_anything_on_postgresql(postgresql_server):
+    """Privileges go to the app role by name (``migrate --grant-to``), never to PUBLIC: another
+    role that can log in to the same database reads no table at all."""
+    from studio.marketplace.security_community import APP_PRIVILEGES_0002
+    from studio.marketplace.security_ops import APP_PRIVILEGES_0003
+
+    server = postgresql_server
+    tables = sorted({*APP_PRIVILEGES_0002, *APP_PRIVILEGES_0003, "stories", "forks"})
+    public = server.sql("SELECT table_name FROM information_schema.role_table_grants "
+                        "WHERE grantee = 'PUBLIC' AND table_schema = 'public'")
+    assert public == []
+    with psycopg.connect(server.pg["app_dsn"]) as conn:  # the app role reaches every table
+        for table in tables:
+            conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+    stranger = "studio_stranger_" + secrets.token_hex(3)
+    server.sql(f'CREATE ROLE "{stranger}" LOGIN NOSUPERUSER NOBYPASSRLS')
+    try:
+        dsn = server.pg["app_dsn"].replace(server.pg["role"], stranger)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for table in tables:
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    conn.execute(f"SELECT 1 FROM {table} LIMIT 1")
+    finally:
+        server.sql(f'DROP ROLE IF EXISTS "{stranger}"')

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from studio.marketplace import content, idempotency
+from studio.marketplace import content, idempotency, quotas
 from studio.marketplace.deps import Ctx, get_user_ctx
 from studio.marketplace.errors import ApiError, forbidden
 from studio.marketplace.models import Fork, Story, utcnow
@@ -15,6 +15,7 @@ from studio.marketplace.routers.common import (
     new_public_id, stories_out,
 )
 from studio.marketplace.schemas import CreateFork, EditParts, EditSegments, PublishRemix
+from studio.marketplace.security_community import check_not_hidden
 
 router = APIRouter(prefix="/v1", tags=["forks"])
 
@@ -25,6 +26,8 @@ def create_fork(body: CreateFork, story_id: StoryId,
                 ctx: Ctx = Depends(get_user_ctx)) -> JSONResponse:
     def action() -> dict:
         story = load_story(ctx, story_id)
+        check_not_hidden(ctx.user, story, "story", story_id)
+        quotas.check_storage_room(ctx)  # a fork is free, but not once storage is full
         if story.latest_version < 1:
             raise ApiError(409, "This story has no version to fork yet.", "no_version")
         version = load_version(ctx, story, body.version or story.latest_version)
@@ -107,12 +110,16 @@ def publish_remix(body: PublishRemix, fork_id: ForkId,
     def action() -> dict:
         fork = load_fork(ctx, fork_id)
         source_story = ctx.session.get(Story, fork.source_story_id)
+        if source_story.hidden and source_story.owner_id != ctx.user_id:
+            raise forbidden("The source story was hidden by moderation, so a remix of it "
+                            "cannot be published.")
         _check_licence(ctx, source_story, body.licence)
         version = content.source_version(ctx.session, fork)
         manifest = content.fork_manifest(ctx.session, fork, version)
         parts = content.fork_parts(fork, version)
         remix = ctx.session.get(Story, fork.remix_story_id) if fork.remix_story_id else None
         if remix is None:
+            quotas.check_new_item(ctx)
             remix = create_story(ctx, body, forked_from_story_id=source_story.id,
                                  forked_from_version=fork.synced_version,
                                  forked_from_owner_id=source_story.owner_id)
@@ -121,6 +128,7 @@ def publish_remix(body: PublishRemix, fork_id: ForkId,
             remix.forked_from_version = fork.synced_version
         new = content.add_version(ctx.session, remix, ctx.user, manifest, parts,
                                   body.changelog)
+        quotas.charge(ctx, quotas.story_version_bytes(manifest, parts))
         return {"story": stories_out(ctx, [remix])[0], "version": new.number}
 
     return idempotency.run(ctx, body, action, status_code=201)

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from studio.marketplace.models_community import FLAG_REASONS
+from studio.marketplace.quotas import all_limits
+from studio.marketplace.schemas_community import (
+    MAX_CHAPTER_BYTES, MAX_FLAG_NOTE, MAX_PARAMETER_NAME, MAX_PARAMETERS,
+)
 from studio.marketplace.settings import (
     API_VERSION, MAX_SEGMENT_CHARS, MAX_TAGS, SERVER_VERSION,
 )
@@ -14,6 +19,7 @@ FEATURES = [
     "accounts", "token-refresh", "login-rate-limit", "stories", "immutable-versions",
     "content-addressed-segments", "browse", "search", "likes", "lineage", "forks",
     "fork-strategies", "source-sync", "three-way-merge", "remix", "idempotency-keys",
+    "community-chapters", "voice-templates", "views", "moderation-flags", "quotas",
 ]
 
 
@@ -35,8 +41,15 @@ def meta(request: Request) -> dict:
             "access_token_seconds": settings.access_token_seconds,
             "refresh_token_seconds": settings.refresh_token_seconds,
             "fork_full_threshold": settings.fork_full_threshold,
+            "max_chapter_bytes": MAX_CHAPTER_BYTES,
+            "max_voice_parameters": MAX_PARAMETERS,
+            "max_voice_parameter_name": MAX_PARAMETER_NAME,
+            "max_flag_note": MAX_FLAG_NOTE,
         },
+        "quotas": {tier: limits.out() for tier, limits in all_limits(request.app).items()},
+        "flag_reasons": list(FLAG_REASONS),
         "sort": ["popular", "recent", "trending"],
         "licences": ["CC-BY", "CC-BY-NC", "all-rights-reserved"],
         "openapi": "/openapi.json",
     }
+

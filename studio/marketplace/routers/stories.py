@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import delete, exists, func, select, tuple_
 from sqlalchemy.orm import load_only
 
-from studio.marketplace import content, idempotency
+from studio.marketplace import content, idempotency, jobs, quotas
 from studio.marketplace.deps import Ctx, get_ctx, get_user_ctx
+from studio.marketplace.errors import ApiError
 from studio.marketplace.models import Like, Story, StoryDailyStats, StoryStats, StoryTag, \
     StoryVersion, User
+from studio.marketplace.models_ops import find_deletion, retire_story, search_clause
 from studio.marketplace.routers.common import (
     StoryId, VersionNumber, bump, create_story, load_story, load_version, owned_story,
     set_tags, stories_out, trending_since,
@@ -20,7 +23,9 @@ from studio.marketplace.routers.common import (
 from studio.marketplace.schemas import (
     MAX_TAGS, NewVersion, PublishStory, Tag, Text, UpdateStory, USERNAME_RE,
 )
+from studio.marketplace.schemas_ops import ErrorOut, decode_cursor, encode_cursor
 from studio.marketplace.security import listed_story_clause
+from studio.marketplace.security_community import check_not_hidden, moderation_marker
 from studio.marketplace.settings import MAX_PAGE_SIZE
 
 router = APIRouter(prefix="/v1/stories", tags=["stories"])
@@ -28,9 +33,19 @@ router = APIRouter(prefix="/v1/stories", tags=["stories"])
 
 def _publish(ctx: Ctx, story, content_model, changelog: str) -> dict:
     data = content_model.model_dump()
+    new_texts = quotas.new_text_bytes(ctx, data["manuscript"])  # before they are stored
     manifest = content.build_manifest(ctx.db, ctx.session, data["manuscript"])
     version = content.add_version(ctx.session, story, ctx.user, manifest, data, changelog)
+    jobs.enqueue_analysis(ctx.db, ctx.session, story, version.number)
+    quotas.charge(ctx, new_texts + quotas.story_version_bytes(manifest, data))
     return {"story": stories_out(ctx, [story])[0], "version": version_out(version)}
+
+
+def _load(ctx: Ctx, story_id: str):
+    """A story the caller may read: hidden ones only for their owner and moderators."""
+    story = load_story(ctx, story_id)
+    check_not_hidden(ctx.user, story, "story", story_id)
+    return story
 
 
 def version_out(v: StoryVersion) -> dict:
@@ -41,6 +56,7 @@ def version_out(v: StoryVersion) -> dict:
 @router.post("", status_code=201, summary="Publish a new story (its version 1)")
 def publish(body: PublishStory, ctx: Ctx = Depends(get_user_ctx)) -> JSONResponse:
     def action() -> dict:
+        quotas.check_new_item(ctx)
         story = create_story(ctx, body)
         return _publish(ctx, story, body.content, body.changelog)
 
@@ -59,14 +75,13 @@ def browse(
     sort: Literal["popular", "recent", "trending"] = "recent",
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    cursor: Annotated[str | None, Query(max_length=500, description="the previous page's "
+                                        "next_cursor (stable while stories are added)")] = None,
 ) -> dict:
     query = select(Story).join(StoryStats, StoryStats.story_id == Story.id) \
         .where(listed_story_clause())
-    if q and q.strip():
-        needle = q.strip().lower()
-        query = query.where(or_(func.lower(Story.title).contains(needle, autoescape=True),
-                                func.lower(Story.description).contains(needle,
-                                                                       autoescape=True)))
+    if q and q.strip():  # word prefixes, the same on both backends (models_ops)
+        query = query.where(search_clause(ctx.db.is_postgres, q))
     if genre:
         query = query.where(func.lower(Story.genre) == genre.strip().lower())
     if tags:
@@ -77,28 +92,48 @@ def browse(
                             .scalar_subquery())
     total = ctx.session.scalar(select(func.count()).select_from(query.subquery()))
     if sort == "recent":
-        query = query.order_by(Story.updated_at.desc(), Story.id.desc())
+        keys = [Story.updated_at, Story.id]
     elif sort == "popular":
-        query = query.order_by((StoryStats.likes + StoryStats.forks).desc(),
-                               Story.updated_at.desc(), Story.id.desc())
+        keys = [StoryStats.likes + StoryStats.forks, Story.updated_at, Story.id]
     else:
         recent = select(StoryDailyStats.story_id,
                         func.sum(StoryDailyStats.downloads).label("downloads")) \
             .where(StoryDailyStats.day >= trending_since(ctx.settings.trending_days)) \
             .group_by(StoryDailyStats.story_id).subquery()
-        query = query.outerjoin(recent, recent.c.story_id == Story.id).order_by(
-            func.coalesce(recent.c.downloads, 0).desc(),
-            (StoryStats.likes + StoryStats.forks).desc(), Story.id.desc())
-    stories = list(ctx.session.scalars(query.limit(limit).offset(offset)))
-    next_offset = offset + len(stories) if offset + len(stories) < total else None
+        query = query.outerjoin(recent, recent.c.story_id == Story.id)
+        keys = [func.coalesce(recent.c.downloads, 0), StoryStats.likes + StoryStats.forks,
+                Story.id]
+    # Keyset pagination: the cursor is the last item's sort key (and id), so pages neither
+    # repeat nor skip stories when new ones are published meanwhile.  offset still works.
+    if cursor:
+        if offset:
+            raise ApiError(422, "Pass either cursor or offset, not both.", "invalid_request")
+        after = decode_cursor(cursor, sort, CURSOR_KEYS[sort])
+        query = query.where(tuple_(*keys) < tuple(after))
+    rows = ctx.session.execute(query.add_columns(*keys).order_by(*(k.desc() for k in keys))
+                               .limit(limit + 1).offset(offset)).all()
+    stories = [row[0] for row in rows[:limit]]
+    next_cursor = encode_cursor(sort, list(rows[limit - 1][1:])) if len(rows) > limit else None
+    next_offset = offset + len(stories) if offset + len(stories) < total and not cursor \
+        else None
     return {"items": stories_out(ctx, stories), "total": total, "limit": limit,
-            "offset": offset, "next_offset": next_offset, "sort": sort}
+            "offset": offset, "next_offset": next_offset, "next_cursor": next_cursor,
+            "sort": sort}
 
 
-@router.get("/{story_id}", summary="A story (public, or unlisted by its id)")
+CURSOR_KEYS = {"recent": (datetime, int), "popular": (int, datetime, int),
+               "trending": (int, int, int)}
+
+
+@router.get("/{story_id}", summary="A story (public, or unlisted by its id)",
+            responses={410: {"model": ErrorOut, "description": "Deleted by its owner"}})
 def get_story(story_id: StoryId, ctx: Ctx = Depends(get_ctx)) -> dict:
-    story = load_story(ctx, story_id)
+    if find_deletion(ctx.session, story_id) is not None:
+        raise _gone(story_id)
+    story = _load(ctx, story_id)
     out = stories_out(ctx, [story])[0]
+    if story.hidden:
+        out.update(moderation_marker(story))
     bump(ctx, story.id, views=1, separate=True)
     out["stats"]["views"] += 1
     return out
@@ -120,6 +155,27 @@ def update_story(body: UpdateStory, story_id: StoryId,
     return idempotency.run(ctx, body, action)
 
 
+@router.delete("/{story_id}", summary="Delete a story (owner only; forks of it keep working)",
+               responses={410: {"model": ErrorOut, "description": "Deleted already"}})
+def delete_story(story_id: StoryId, ctx: Ctx = Depends(get_user_ctx)) -> JSONResponse:
+    """The story leaves browse, search and lookups: its detail answers 410 afterwards, any
+    other path under its id 404.  Versions stay (forks read them; texts are shared by hash).
+    Deleting it again is a no-op for its owner."""
+    def action() -> dict:
+        tombstone = find_deletion(ctx.session, story_id)
+        if tombstone is None:
+            tombstone = retire_story(ctx.session, owned_story(ctx, story_id), ctx.user_id)
+        elif tombstone.deleted_by != ctx.user_id:
+            raise _gone(story_id)
+        return {"id": story_id, "deleted": True, "deleted_at": tombstone.deleted_at}
+
+    return idempotency.run(ctx, None, action)
+
+
+def _gone(story_id: str) -> ApiError:
+    return ApiError(410, f"The story {story_id!r} was deleted by its owner.", "story_deleted")
+
+
 @router.post("/{story_id}/versions", status_code=201,
              summary="Publish a new immutable version (owner only)")
 def new_version(body: NewVersion, story_id: StoryId,
@@ -133,7 +189,7 @@ def new_version(body: NewVersion, story_id: StoryId,
 
 @router.get("/{story_id}/versions", summary="A story's versions with their changelogs")
 def list_versions(story_id: StoryId, ctx: Ctx = Depends(get_ctx)) -> dict:
-    story = load_story(ctx, story_id)
+    story = _load(ctx, story_id)
     versions = ctx.session.scalars(
         select(StoryVersion).options(load_only(
             StoryVersion.number, StoryVersion.changelog, StoryVersion.created_at,
@@ -144,7 +200,7 @@ def list_versions(story_id: StoryId, ctx: Ctx = Depends(get_ctx)) -> dict:
 
 @router.get("/{story_id}/versions/{number}", summary="A version's manifest (hashes, no texts)")
 def get_version(story_id: StoryId, number: VersionNumber, ctx: Ctx = Depends(get_ctx)) -> dict:
-    story = load_story(ctx, story_id)
+    story = _load(ctx, story_id)
     v = load_version(ctx, story, number)
     return {"story_id": story.public_id, **version_out(v), "manifest": v.manifest,
             "modules": v.modules, "scene_bible": v.scene_bible,
@@ -154,7 +210,7 @@ def get_version(story_id: StoryId, number: VersionNumber, ctx: Ctx = Depends(get
 @router.get("/{story_id}/versions/{number}/content",
             summary="A version's full content (counts as a download)")
 def get_content(story_id: StoryId, number: VersionNumber, ctx: Ctx = Depends(get_ctx)) -> dict:
-    story = load_story(ctx, story_id)
+    story = _load(ctx, story_id)
     v = load_version(ctx, story, number)
     out = {"story_id": story.public_id, **version_out(v),
            "content": content.version_content(ctx.session, v)}
@@ -164,7 +220,7 @@ def get_content(story_id: StoryId, number: VersionNumber, ctx: Ctx = Depends(get
 
 @router.get("/{story_id}/lineage", summary="Forked from, and the public remixes of it")
 def lineage(story_id: StoryId, ctx: Ctx = Depends(get_ctx)) -> dict:
-    story = load_story(ctx, story_id)
+    story = _load(ctx, story_id)
     remixes = list(ctx.session.scalars(
         select(Story).where(Story.forked_from_story_id == story.id, listed_story_clause())
         .order_by(Story.created_at, Story.id)))
@@ -176,7 +232,7 @@ def lineage(story_id: StoryId, ctx: Ctx = Depends(get_ctx)) -> dict:
 @router.put("/{story_id}/like", summary="Like a story (once per user)")
 def like(story_id: StoryId, ctx: Ctx = Depends(get_user_ctx)) -> JSONResponse:
     def action() -> dict:
-        story = load_story(ctx, story_id)
+        story = _load(ctx, story_id)
         added = ctx.session.scalar(ctx.db.insert(Like).values(
             user_id=ctx.user_id, story_id=story.id).on_conflict_do_nothing()
             .returning(Like.story_id))
@@ -190,7 +246,7 @@ def like(story_id: StoryId, ctx: Ctx = Depends(get_user_ctx)) -> JSONResponse:
 @router.delete("/{story_id}/like", summary="Take a like back")
 def unlike(story_id: StoryId, ctx: Ctx = Depends(get_user_ctx)) -> JSONResponse:
     def action() -> dict:
-        story = load_story(ctx, story_id)
+        story = _load(ctx, story_id)
         removed = ctx.session.scalar(delete(Like).where(
             Like.user_id == ctx.user_id, Like.story_id == story.id).returning(Like.story_id))
         if removed is not None:
