@@ -14,11 +14,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, ProgrammingError
 
 from studio.marketplace import auth, jobs
 from studio.marketplace.db import Database
-from studio.marketplace.errors import ApiError
+from studio.marketplace.errors import ERROR_RESPONSES, ApiError
 from studio.marketplace.routers import accounts, forks, meta, stories, sync
 from studio.marketplace.routers import community, moderation
 from studio.marketplace.routers import analyses, ideas
@@ -141,6 +142,15 @@ def _install_handlers(app: FastAPI) -> None:
                              "code": "unavailable"}, status_code=503,
                             headers={"Retry-After": "2"})
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException):
+        # FastAPI's own refusals (a body that is not UTF-8 JSON: 400) in the app's shape.
+        if exc.status_code == 400:
+            return JSONResponse({"detail": "The request body cannot be read: it must be JSON "
+                                 "in UTF-8.", "code": "invalid_request"}, status_code=422)
+        return JSONResponse({"detail": str(exc.detail), "code": "error"},
+                            status_code=exc.status_code, headers=exc.headers)
+
     @app.exception_handler(RecursionError)
     async def too_deep(_request: Request, _exc: RecursionError):
         return JSONResponse({"detail": "The request is nested too deeply.",
@@ -169,6 +179,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=SERVER_VERSION,
         summary=f"API v{API_VERSION}: reference stories, versions, forks, sync and remixes.",
         lifespan=lifespan,
+        # Every route can refuse with these, all in the app's one error shape; declaring 422
+        # here also replaces FastAPI's default validation-error schema in the document.
+        responses=ERROR_RESPONSES,
     )
     app.state.settings = settings
     for module in (meta, accounts, stories, forks, sync):

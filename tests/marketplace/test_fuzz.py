@@ -60,20 +60,9 @@ ID_KEYS = re.compile(r"^(id|.*_id|username|number)$")
 # failure class and status code (any operation), or also by operation; any other conformance
 # failure fails the test.
 KNOWN_DEVIATIONS: set[tuple] = {
-    # The routes document only 200/201 and 422: the app's own errors — 401 not logged in,
-    # 403 not yours / not an admin, 404 unknown or hidden id, 409 conflict, 413 body too large,
-    # 429 log-in rate limit — are not declared with ``responses=``.
-    ("UndefinedStatusCode", 401), ("UndefinedStatusCode", 403), ("UndefinedStatusCode", 404),
-    ("UndefinedStatusCode", 409), ("UndefinedStatusCode", 413), ("UndefinedStatusCode", 429),
-    # A body that is not UTF-8 gets FastAPI's own 400 {"detail": "There was an error parsing
-    # the body"} (no "code"), where malformed JSON gets the app's 422.
-    ("UndefinedStatusCode", 400),
-    # The app's 422 body is {"detail": "<sentence>", "code": …, "errors": [...]}; the document
-    # still shows FastAPI's HTTPValidationError, whose "detail" is a list.
-    ("JsonSchemaError", 422),
-    # Operation-specific (check, status, operation): 202 while the analysis is being made
-    # (routers/analyses.py docstring), not declared on the route.
-    ("UndefinedStatusCode", 202, "GET /v1/stories/{story_id}/versions/{number}/analysis"),
+    # Operation-specific (check, status, operation) entries go here, each with its reason.
+    # Every refusal (401/403/404/409/410/413/422/429) is declared for every route in the app's
+    # one error shape (``errors.ERROR_RESPONSES``), so none is needed today.
 }
 
 
