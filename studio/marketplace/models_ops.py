@@ -259,6 +259,13 @@ def search_clause(postgres: bool, q: str):
 
 # --- deletion ----------------------------------------------------------------------------
 
+DELETED_PREFIX = "deleted_"
+
+
+def is_deleted(story: Story | None) -> bool:
+    return story is not None and story.public_id.startswith(DELETED_PREFIX)
+
+
 def find_deletion(session, public_id: str) -> StoryDeletion | None:
     return session.scalar(select(StoryDeletion).where(StoryDeletion.public_id == public_id))
 
@@ -272,7 +279,7 @@ def retire_story(session, story: Story, user_id: int) -> StoryDeletion:
     tombstone = StoryDeletion(story_id=story.id, public_id=story.public_id,
                               deleted_by=user_id, deleted_at=now)
     session.add(tombstone)
-    story.public_id = "deleted_" + secrets.token_hex(8)
+    story.public_id = DELETED_PREFIX + secrets.token_hex(8)
     story.visibility = "unlisted"
     story.updated_at = now
     unindex_story(session, story.id)

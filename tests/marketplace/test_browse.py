@@ -144,7 +144,12 @@ def test_the_owner_deletes_a_story_and_forks_keep_working(server, alice, bob, an
     assert r.status_code == 200, r.text
     assert [s["text"] for s in segments_of(r.json()["content"])] == ["Line zero.",
                                                                      "Bob's line."]
-    assert r.json()["fork"]["source"]["story_id"].startswith("deleted_")
+    source = r.json()["fork"]["source"]
+    assert source["deleted"] is True and source["story_id"] is None
+    # the owner's own list no longer shows it either
+    assert sid not in [s["id"] for s in alice.get("/v1/accounts/me/stories").json()["items"]]
+    assert not any(s["id"].startswith("deleted_")
+                   for s in alice.get("/v1/accounts/me/stories").json()["items"])
     # the data stays: versions (for forks), texts (shared by hash), the tombstone
     assert server.sql("SELECT count(*) FROM story_versions v JOIN story_deletions d "
                       "ON d.story_id = v.story_id WHERE d.public_id = ?", (sid,))[0][0] == 1

@@ -12,6 +12,7 @@ from studio.marketplace import auth, idempotency
 from studio.marketplace.deps import Ctx, get_ctx, get_user_ctx
 from studio.marketplace.errors import ApiError, forbidden
 from studio.marketplace.models import Story, User
+from studio.marketplace.models_ops import DELETED_PREFIX
 from studio.marketplace.routers.common import stories_out
 from studio.marketplace.schemas import USERNAME_RE, ChangeRole, Login, Refresh, Register
 
@@ -64,8 +65,10 @@ def me(ctx: Ctx = Depends(get_user_ctx)) -> dict:
 
 @router.get("/accounts/me/stories", summary="My stories, unlisted ones included")
 def my_stories(ctx: Ctx = Depends(get_user_ctx)) -> dict:
-    stories = list(ctx.session.scalars(select(Story).where(Story.owner_id == ctx.user_id)
-                                       .order_by(Story.updated_at.desc(), Story.id.desc())))
+    # A deleted story keeps its row for the forks that reference it, under a retired id.
+    stories = list(ctx.session.scalars(select(Story).where(
+        Story.owner_id == ctx.user_id, Story.public_id.not_like(DELETED_PREFIX + "%"))
+        .order_by(Story.updated_at.desc(), Story.id.desc())))
     return {"items": stories_out(ctx, stories)}
 
 

@@ -10,6 +10,7 @@ from fastapi import Path
 from sqlalchemy import select, update
 
 from studio.marketplace.deps import Ctx
+from studio.marketplace.models_ops import is_deleted
 from studio.marketplace.errors import forbidden, not_found
 from studio.marketplace.models import (
     Fork, Like, Story, StoryDailyStats, StoryStats, StoryTag, StoryVersion, User, utcnow,
@@ -154,7 +155,9 @@ def fork_out(ctx: Ctx, fork: Fork) -> dict:
     remix = ctx.session.get(Story, fork.remix_story_id) if fork.remix_story_id else None
     return {
         "id": fork.public_id, "title": fork.title, "strategy": fork.strategy,
-        "source": {"story_id": source.public_id if source else None,
+        "source": {"story_id": (None if is_deleted(source) else
+                                source.public_id if source else None),
+                   "deleted": source is None or is_deleted(source),
                    "title": source.title if source else None,
                    "synced_version": fork.synced_version,
                    "latest_version": source.latest_version if source else None,

@@ -20,6 +20,7 @@ FEATURES = [
     "content-addressed-segments", "browse", "search", "likes", "lineage", "forks",
     "fork-strategies", "source-sync", "three-way-merge", "remix", "idempotency-keys",
     "community-chapters", "voice-templates", "views", "moderation-flags", "quotas",
+    "ideas-board", "reference-analyses", "job-queue", "story-deletion", "cursor-pagination",
 ]
 
 
