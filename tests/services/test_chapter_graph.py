@@ -246,3 +246,23 @@ def test_graph_versions_and_playthroughs_travel_in_snapshots_and_exports(db, tmp
         assert reopened.log and reopened.progress[chapter["id"]]["activated_turn"] == 1
     finally:
         other.close()
+
+
+def test_the_manuscript_replays_as_turns_through_its_own_chapter_path(db):
+    story = stories.create_story(db, "Linear")
+    one = ms.add_chapter(db, story.id, "Arrival")
+    ms.add_scene(db, story.id, one.uid, "Quay", text="The ferry docked.\n\nRain began.")
+    two = ms.add_chapter(db, story.id, "Storm")
+    ms.add_scene(db, story.id, two.uid, "Lamp", text="The lamp went out.")
+    graph = chapter_graph.load(db, story.id).graph  # the manuscript path, no triggers
+    first, second = (c["id"] for c in graph["chapters"])
+    turns = playtest.manuscript_turns(db, story.id)
+    assert turns == ["The ferry docked.", "Rain began.", "The lamp went out."]
+    play = playtest.start(db, story.id, "Manuscript replay")
+    for text in turns:
+        play = playtest.play_turn(db, story.id, play.uid, text)
+    assert play.progress[first]["activated_turn"] == 1
+    # A chapter with no beats completes once the story stays on course after activation;
+    # only then does the next one become available and activate.
+    assert play.progress[first]["completed_turn"] is not None
+    assert play.progress[second]["activated_turn"] > play.progress[first]["completed_turn"]
