@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Path
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from studio.marketplace.deps import Ctx
 from studio.marketplace.models_ops import is_deleted
@@ -85,11 +86,19 @@ def create_story(ctx: Ctx, meta: StoryMeta, **lineage) -> Story:
     return story
 
 
+def counter_session(ctx: Ctx) -> Session:
+    """A lazy write session for a GET's counters, taken only after the request's own read
+    transaction has ended: a request never holds two pooled connections at once, so a burst of
+    concurrent reads cannot leave every connection waiting for a second one (pool deadlock)."""
+    ctx.session.commit()  # a read: ends the transaction and returns its connection
+    return ctx.db.session(write=True, durable=False)
+
+
 def bump(ctx: Ctx, story_id: int, *, views: int = 0, downloads: int = 0,
          forks: int = 0, likes: int = 0, separate: bool = False) -> None:
     """Add to a story's public counters (in a transaction of its own when ``separate``:
     GET requests count views and downloads without turning their read into a write)."""
-    session = ctx.db.session(write=True, durable=False) if separate else ctx.session
+    session = counter_session(ctx) if separate else ctx.session
     try:
         session.execute(update(StoryStats).where(StoryStats.story_id == story_id).values(
             views=StoryStats.views + views, downloads=StoryStats.downloads + downloads,

@@ -32,7 +32,7 @@ from studio.marketplace.models_community import (
     CommunityChapter, CommunityChapterStats, CommunityChapterTag, CommunityChapterVersion,
     VoiceTemplate, VoiceTemplateStats, VoiceTemplateTag,
 )
-from studio.marketplace.routers.common import VersionNumber, new_public_id
+from studio.marketplace.routers.common import VersionNumber, counter_session, new_public_id
 from studio.marketplace.schemas import MAX_TAGS, USERNAME_RE, Tag, Text
 from studio.marketplace.schemas_ops import decode_cursor, encode_cursor
 from studio.marketplace.schemas_community import (
@@ -106,7 +106,7 @@ def _set_tags(ctx: Ctx, model, fk, item_id: int, tags: list[str]) -> None:
 
 def _bump(ctx: Ctx, model, fk, item_id: int, separate: bool = False, **deltas: int) -> None:
     """Add to public counters (GET requests: in a lazy transaction of their own)."""
-    session = ctx.db.session(write=True, durable=False) if separate else ctx.session
+    session = counter_session(ctx) if separate else ctx.session
     try:
         session.execute(update(model).where(fk == item_id).values(
             {getattr(model, k): getattr(model, k) + v for k, v in deltas.items()}))
