@@ -22,8 +22,9 @@ concurrent clients, the storage of 1,000 forks, and the bytes of a fork's sync.
    (1,000) other users fork it and each PATCHes 10 % of its segments (an author's edit: a
    sentence rewritten, sometimes one added).  Bytes the forks add: the growth of every
    table (``pg_total_relation_size``: heap + TOAST + indexes, before/after) and the tuple
-   bytes of the rows they wrote (``pg_column_size`` of the new ``forks``, ``fork_overrides``
-   and ``segment_texts`` rows), against 1,000 full copies (the 150 texts' UTF-8 bytes + the
+   bytes of the rows they wrote (``pg_column_size`` of the new ``forks`` rows, which hold a
+   delta fork's own texts as one compressed map, and of any new ``segment_texts`` rows),
+   against 1,000 full copies (the 150 texts' UTF-8 bytes + the
    stored manifest's bytes, each).
 4. **Sync bytes**: the source publishes version 2 changing 5 % of the segments (none of
    them edited by the forks); sampled forks GET ``/v1/forks/{id}/sync``: body bytes and the
@@ -789,7 +790,7 @@ def fork_and_sync(server: ServerProcess, db: BenchDatabase, tokens: list[dict],
         plans.append({k: prose.edit(original[k]) for k in chosen})
     edit_bytes = [sum(len(t.encode("utf-8")) for t in p.values()) for p in plans]
 
-    db.sql("VACUUM ANALYZE forks, fork_overrides, segment_texts, story_stats")
+    db.sql("VACUUM ANALYZE forks, segment_texts, story_stats")
     before = table_sizes(db)
     t0 = time.perf_counter()
     latencies = {"fork": [], "patch": []}
@@ -824,27 +825,26 @@ def fork_and_sync(server: ServerProcess, db: BenchDatabase, tokens: list[dict],
               for t in after}
     deltas = {t: d for t, d in deltas.items() if any(d.values())}
     total_delta = sum(d["total"] for d in deltas.values())
-    fork_tables = ("forks", "fork_overrides", "segment_texts")
+    fork_tables = ("forks", "segment_texts")
     fork_tables_delta = sum(deltas.get(t, {}).get("total", 0) for t in fork_tables)
     (n_rows, fork_tuple) = db.sql(
         "SELECT count(*), COALESCE(sum(pg_column_size(f.*)), 0) FROM forks f "
         "WHERE f.source_story_id = %s", (story_pk,))[0]
-    (n_over, over_tuple) = db.sql(
-        "SELECT count(*), COALESCE(sum(pg_column_size(o.*)), 0) FROM fork_overrides o "
-        "JOIN forks f ON f.id = o.fork_id WHERE f.source_story_id = %s", (story_pk,))[0]
-    src_hashes = [seedmod.text_hash(t) for t in original.values()]
+    (n_over, over_tuple) = db.sql(  # the compressed override maps, as stored (TOAST)
+        "SELECT count(f.overrides), COALESCE(sum(pg_column_size(f.overrides)), 0) FROM forks f "
+        "WHERE f.source_story_id = %s", (story_pk,))[0]
+    src_hashes = {seedmod.text_hash(t) for t in original.values()}
+    edit_hashes = sorted({seedmod.text_hash(t) for p in plans for t in p.values()}
+                         - src_hashes)
     (n_texts, text_tuple, text_octets) = db.sql(
         "SELECT count(*), COALESCE(sum(pg_column_size(t.*)), 0), "
-        "COALESCE(sum(octet_length(t.text)), 0) FROM segment_texts t WHERE t.hash IN ("
-        "SELECT o.text_hash FROM fork_overrides o JOIN forks f ON f.id = o.fork_id "
-        "WHERE f.source_story_id = %s) AND NOT (t.hash = ANY(%s))",
-        (story_pk, src_hashes))[0]
+        "COALESCE(sum(octet_length(t.text)), 0) FROM segment_texts t "
+        "WHERE t.hash = ANY(%s)", (edit_hashes,))[0]
     strategies: dict[str, int] = {}
     for m in made:
         strategies[m[1]] = strategies.get(m[1], 0) + 1
     line_pointer = 4
-    logical = (fork_tuple + over_tuple + text_tuple
-               + line_pointer * (n_rows + n_over + n_texts))
+    logical = fork_tuple + text_tuple + line_pointer * (n_rows + n_texts)
     full_copy = text_bytes + manifest_bytes
     baseline = n_forks * full_copy
     storage = {
@@ -861,11 +861,11 @@ def fork_and_sync(server: ServerProcess, db: BenchDatabase, tokens: list[dict],
         "full_copy_bytes_each": full_copy,
         "edited_text_bytes_total": sum(edit_bytes),
         "edited_text_bytes_mean_per_fork": round(statistics.fmean(edit_bytes)),
-        "rows_written": {"forks": n_rows, "fork_overrides": n_over,
+        "rows_written": {"forks": n_rows, "forks_with_override_maps": n_over,
                          "new_segment_texts": n_texts},
-        "tuple_bytes": {"forks": fork_tuple, "fork_overrides": over_tuple,
+        "tuple_bytes": {"forks": fork_tuple, "of_which_override_maps": over_tuple,
                         "segment_texts": text_tuple,
-                        "line_pointers": line_pointer * (n_rows + n_over + n_texts),
+                        "line_pointers": line_pointer * (n_rows + n_texts),
                         "total": logical, "of_which_text_octets": text_octets},
         "table_growth_bytes": {"all_tables": total_delta,
                                "fork_tables": fork_tables_delta, "per_table": deltas},
@@ -1156,65 +1156,6 @@ def _print_profile(profile: dict) -> None:
             f" of {p['request_ms_median']:>7.2f} ms{slow_txt}")
 
 
-def storage_what_if(db: BenchDatabase, storage: dict) -> dict:
-    """The same 1,000 forks' edits stored other ways, in temporary tables of this database
-    (sizes with indexes; + the forks rows as measured): as written now; hashes as bytea(32)
-    instead of 64 hex characters; the edited texts inline in one row per edited segment (no
-    hash, no shared-text row); one compressed JSON map per fork (segment id → text, TOAST
-    compresses values over ~2 kB)."""
-    src = storage["source"]["story_id"]
-    pk = db.sql("SELECT id FROM stories WHERE public_id = %s", (src,))[0][0]
-    forks_bytes = storage["table_growth_bytes"]["per_table"].get("forks", {}).get("total", 0)
-    baseline = storage["full_copies_baseline_bytes"]
-    import psycopg
-    out: dict[str, Any] = {}
-    with psycopg.connect(db.owner_dsn, autocommit=True) as c:
-        edits = ("SELECT o.fork_id, o.segment_id, o.owner_id, o.text_hash, t.text, t.length "
-                 "FROM fork_overrides o JOIN forks f ON f.id = o.fork_id "
-                 "JOIN segment_texts t ON t.hash = o.text_hash WHERE f.source_story_id = "
-                 f"{int(pk)}")
-        c.execute(f"CREATE TEMP TABLE wi_edits AS {edits}")
-        c.execute("CREATE TEMP TABLE wi_bytea_texts (hash bytea PRIMARY KEY, text text NOT NULL,"
-                  " length int NOT NULL)")
-        c.execute("INSERT INTO wi_bytea_texts SELECT DISTINCT decode(text_hash, 'hex'), text, "
-                  "length FROM wi_edits")
-        c.execute("CREATE TEMP TABLE wi_bytea_over (fork_id int, segment_id varchar(100), "
-                  "owner_id int NOT NULL, text_hash bytea NOT NULL, "
-                  "PRIMARY KEY (fork_id, segment_id))")
-        c.execute("CREATE INDEX ON wi_bytea_over (owner_id)")
-        c.execute("INSERT INTO wi_bytea_over SELECT fork_id, segment_id, owner_id, "
-                  "decode(text_hash, 'hex') FROM wi_edits")
-        c.execute("CREATE TEMP TABLE wi_inline (fork_id int, segment_id varchar(100), "
-                  "owner_id int NOT NULL, text text NOT NULL, PRIMARY KEY (fork_id, segment_id))")
-        c.execute("CREATE INDEX ON wi_inline (owner_id)")
-        c.execute("INSERT INTO wi_inline SELECT fork_id, segment_id, owner_id, text "
-                  "FROM wi_edits")
-        c.execute("CREATE TEMP TABLE wi_json (fork_id int PRIMARY KEY, overrides jsonb "
-                  "NOT NULL)")
-        c.execute("INSERT INTO wi_json SELECT fork_id, jsonb_object_agg(segment_id, text) "
-                  "FROM wi_edits GROUP BY fork_id")
-
-        def size(*tables: str) -> int:
-            return sum(c.execute("SELECT pg_total_relation_size(%s)", (t,)).fetchone()[0]
-                       for t in tables)
-
-        layouts = {
-            "as_now_measured": storage["table_growth_bytes"]["fork_tables"],
-            "hashes_as_bytea": size("wi_bytea_texts", "wi_bytea_over") + forks_bytes,
-            "texts_inline_per_segment": size("wi_inline") + forks_bytes,
-            "one_json_map_per_fork": size("wi_json") + forks_bytes,
-        }
-        out["json_value_bytes_mean"] = round(c.execute(
-            "SELECT avg(pg_column_size(overrides)) FROM wi_json").fetchone()[0])
-        out["json_raw_bytes_mean"] = round(c.execute(
-            "SELECT avg(octet_length(overrides::text)) FROM wi_json").fetchone()[0])
-    out["layouts"] = {k: {"bytes": v, "ratio": round(v / baseline, 4)}
-                      for k, v in layouts.items()}
-    out["note"] = ("bytes include the forks table's measured growth; temporary tables are "
-                   "freshly written (no dead tuples), the measured tables are not")
-    return out
-
-
 def run(args: argparse.Namespace) -> dict:
     import psycopg
 
@@ -1313,10 +1254,6 @@ def run(args: argparse.Namespace) -> dict:
                 f"{storage['ratio_all_tables_growth']:.1%} / "
                 f"{storage['ratio_fork_tables_growth']:.1%} / "
                 f"{storage['ratio_tuple_bytes']:.1%} (target ≤ {TARGET_FORK_RATIO:.0%})")
-            if args.what_if:
-                result["fork_storage"]["what_if"] = storage_what_if(db, storage)
-                for k, v in result["fork_storage"]["what_if"]["layouts"].items():
-                    log(f"    what-if {k}: {v['bytes']:,} B → {v['ratio']:.1%}")
             log(f"  sync: changed text {sync['changed_text_bytes']:,} B; body median "
                 f"{sync['body_bytes']['median']:,} B, wire {sync['wire_bytes_accept_gzip_median']:,}"
                 f" B (gzip by server: {sync['server_compresses']}) → {sync['ratio_wire']}× "

@@ -2,7 +2,7 @@
 
 The schema is owned by Alembic (``migrations/marketplace``); these classes describe the same
 tables, which ``tests/marketplace/test_schema.py`` checks.  Tables holding a user's private rows
-(auth_tokens, forks, fork_overrides, likes, idempotency_keys) and the stories family carry
+(auth_tokens, forks, likes, idempotency_keys) and the stories family carry
 row-level security policies on PostgreSQL (``studio.marketplace.security``).
 
 Reference data is immutable: a story version and a segment text are written once and never
@@ -15,8 +15,8 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
-    JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, MetaData,
-    String, Text, TypeDecorator, UniqueConstraint,
+    JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, LargeBinary,
+    MetaData, String, Text, TypeDecorator, UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -210,6 +210,8 @@ class Fork(Base):
     synced_version: Mapped[int] = mapped_column(Integer)
     strategy: Mapped[str] = mapped_column(String(10), default="reference")
     manifest: Mapped[Any | None] = mapped_column(JSON, nullable=True)  # full only
+    # delta only: the fork's own texts, zlib-compressed JSON {segment id: text} (content.py)
+    overrides: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     modules: Mapped[Any | None] = mapped_column(JSON, nullable=True)  # None: the source's
     scene_bible: Mapped[Any | None] = mapped_column(JSON, nullable=True)
     chapter_graph: Mapped[Any | None] = mapped_column(JSON, nullable=True)
@@ -218,19 +220,6 @@ class Fork(Base):
         ForeignKey("stories.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class ForkOverride(Base):
-    """A delta fork's own text of one source segment (owner_id repeated for the RLS policy)."""
-
-    __tablename__ = "fork_overrides"
-
-    fork_id: Mapped[int] = mapped_column(ForeignKey("forks.id", ondelete="CASCADE"),
-                                         primary_key=True)
-    segment_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                          index=True)
-    text_hash: Mapped[str] = mapped_column(ForeignKey("segment_texts.hash"))
 
 
 class Like(Base):

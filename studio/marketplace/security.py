@@ -36,7 +36,8 @@ _PARENT_VISIBLE = "EXISTS (SELECT 1 FROM stories s WHERE s.id = {table}.story_id
 _PARENT_OWNED = ("EXISTS (SELECT 1 FROM stories s WHERE s.id = {table}.story_id "
                  "AND s.owner_id = app_user_id())")
 
-PRIVATE_TABLES = {  # table → column naming the user who owns the row
+PRIVATE_TABLES = {  # table → column naming the user who owns the row (as of 0001;
+    # fork_overrides was dropped by 0004: a fork's own texts now live in its forks row)
     "forks": "owner_id",
     "fork_overrides": "owner_id",
     "likes": "user_id",
@@ -83,7 +84,7 @@ RLS_0001_DOWN = [f"ALTER TABLE {t} DISABLE ROW LEVEL SECURITY" for t in RLS_TABL
     "DROP FUNCTION IF EXISTS app_user_id() CASCADE"]
 
 READ_WRITE_TABLES = ["users", "auth_tokens", "login_failures", "stories", "story_tags",
-                     "story_stats", "story_daily_stats", "forks", "fork_overrides", "likes",
+                     "story_stats", "story_daily_stats", "forks", "likes",
                      "idempotency_keys"]
 APPEND_ONLY_TABLES = ["story_versions", "segment_texts"]
 ROLE_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import zlib
+
 import pytest
 
 from tests.marketplace.helpers import publish, segments_of, story_body
 
 
+def _own_texts(server, fork_id: str) -> dict[str, str]:
+    """The fork's stored override map (forks.overrides: zlib-compressed JSON)."""
+    (packed,) = server.sql("SELECT overrides FROM forks WHERE public_id = ?", (fork_id,))[0]
+    return json.loads(zlib.decompress(bytes(packed))) if packed is not None else {}
+
+
 def _fork_rows(server, fork_id: str) -> tuple[int, bool, str]:
-    overrides = server.sql("SELECT count(*) FROM fork_overrides o JOIN forks f "
-                           "ON f.id = o.fork_id WHERE f.public_id = ?", (fork_id,))[0][0]
+    overrides = len(_own_texts(server, fork_id))
     has_manifest, strategy = server.sql(
         "SELECT manifest IS NOT NULL, strategy FROM forks WHERE public_id = ?", (fork_id,))[0]
     return overrides, bool(has_manifest), strategy
@@ -260,8 +269,6 @@ def test_delete_fork_removes_its_rows(server, alice, bob):
     r = bob.delete(f"/v1/forks/{fid}")
     assert r.status_code == 200 and r.json() == {"deleted": fid}
     assert bob.get(f"/v1/forks/{fid}").status_code == 404
-    assert server.sql("SELECT count(*) FROM fork_overrides o WHERE NOT EXISTS "
-                      "(SELECT 1 FROM forks f WHERE f.id = o.fork_id)")[0][0] == 0
     assert server.sql("SELECT count(*) FROM forks WHERE public_id = ?", (fid,))[0][0] == 0
     assert alice.get(f"/v1/stories/{sid}").json()["stats"]["forks"] == 0
 
@@ -278,3 +285,31 @@ def test_remix_of_an_unlisted_story_credits_without_leaking_the_link(alice, bob,
     assert bob.get(f"/v1/stories/{remix['id']}").json()["forked_from"]["story_id"] == sid
     lineage = anon.get(f"/v1/stories/{sid}/lineage").json()
     assert [s["id"] for s in lineage["forked_by"]] == [remix["id"]]
+
+
+def test_a_delta_forks_texts_live_in_its_own_row_until_it_is_materialised(server, alice, bob):
+    """Edits of a delta fork are one compressed map in the fork's row, not shared texts; a
+    remix (a published version) and a full copy store them as content-addressed texts."""
+    sid = publish(alice, [f"Line {i}." for i in range(10)])["story"]["id"]
+    fid = bob.post(f"/v1/stories/{sid}/forks", json={}).json()["id"]
+    mine = "Bob's own line, written once. " + "x" * 50
+    digest = hashlib.sha256(mine.encode()).hexdigest()
+    bob.patch(f"/v1/forks/{fid}/segments", json={"segments": {"seg_2": mine}})
+    assert _own_texts(server, fid) == {"seg_2": mine}
+    assert server.sql("SELECT count(*) FROM segment_texts WHERE hash = ?", (digest,))[0][0] == 0
+    assert _texts(bob, fid)["seg_2"] == mine
+
+    remix = bob.post(f"/v1/forks/{fid}/publish", json={"title": "R", "licence": "CC-BY"})
+    assert remix.status_code == 201, remix.text
+    rid = remix.json()["story"]["id"]
+    published = segments_of(bob.get(f"/v1/stories/{rid}/versions/1/content").json()["content"])
+    assert {s["id"]: s["text"] for s in published}["seg_2"] == mine
+    assert server.sql("SELECT count(*) FROM segment_texts WHERE hash = ?", (digest,))[0][0] == 1
+
+    edits = {f"seg_{i}": f"Rewritten {i}." for i in range(8)}  # > 60 %: a full copy
+    bob.patch(f"/v1/forks/{fid}/segments", json={"segments": edits})
+    assert _fork_rows(server, fid) == (0, True, "full")
+    texts = _texts(bob, fid)
+    assert texts["seg_7"] == "Rewritten 7." and texts["seg_9"] == "Line 9."
+    later = hashlib.sha256(b"Rewritten 7.").hexdigest()
+    assert server.sql("SELECT count(*) FROM segment_texts WHERE hash = ?", (later,))[0][0] == 1

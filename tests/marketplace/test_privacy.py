@@ -104,7 +104,8 @@ def test_row_level_security_really_applies_on_postgresql(postgresql_server, make
 
     checks = {
         "forks": ("SELECT count(*) FROM forks WHERE owner_id = %s", a),
-        "fork_overrides": ("SELECT count(*) FROM fork_overrides WHERE fork_id = %s", fork_pk),
+        "fork texts": ("SELECT count(*) FROM forks WHERE id = %s AND overrides IS NOT NULL",
+                       fork_pk),
         "auth_tokens": ("SELECT count(*) FROM auth_tokens WHERE user_id = %s", a),
         "likes": ("SELECT count(*) FROM likes WHERE user_id = %s", a),
         "idempotency_keys": ("SELECT count(*) FROM idempotency_keys WHERE user_id = %s", a),
@@ -124,7 +125,7 @@ def test_row_level_security_really_applies_on_postgresql(postgresql_server, make
         assert _count(conn, "SELECT count(*) FROM stories WHERE public_id = %s", public) == 1
         cur = conn.execute("UPDATE forks SET title = 'pwned' WHERE id = %s", (fork_pk,))
         assert cur.rowcount == 0
-        cur = conn.execute("DELETE FROM fork_overrides WHERE fork_id = %s", (fork_pk,))
+        cur = conn.execute("UPDATE forks SET overrides = NULL WHERE id = %s", (fork_pk,))
         assert cur.rowcount == 0
         with pytest.raises(psycopg.errors.InsufficientPrivilege):  # WITH CHECK refuses
             conn.execute("INSERT INTO likes (user_id, story_id, created_at) "
@@ -133,14 +134,14 @@ def test_row_level_security_really_applies_on_postgresql(postgresql_server, make
         assert _count(conn, *checks["unlisted story"]) == 1
         assert _count(conn, *checks["forks"]) == 0
     with _as_app_role(server, None) as conn:  # no user set: nothing private at all
-        for name in ("forks", "fork_overrides", "auth_tokens", "likes", "idempotency_keys"):
+        for name in ("forks", "fork texts", "auth_tokens", "likes", "idempotency_keys"):
             assert _count(conn, *checks[name]) == 0, name
     with _as_app_role(server, a) as conn:  # versions are append-only even for their owner
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("UPDATE story_versions SET changelog = 'rewritten'")
     forced = server.sql("SELECT relname FROM pg_class WHERE relrowsecurity AND "
                         "relforcerowsecurity AND relkind = 'r'")
-    assert {r[0] for r in forced} >= {"forks", "fork_overrides", "auth_tokens", "likes",
+    assert {r[0] for r in forced} >= {"forks", "auth_tokens", "likes",
                                       "idempotency_keys", "stories", "story_versions"}
 
 

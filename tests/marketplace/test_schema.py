@@ -88,3 +88,59 @@ def test_serve_refuses_an_unmigrated_postgresql_database():
             assert "studio-marketplace migrate" in r.stderr
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_migration_0004_moves_fork_overrides_into_the_forks_row_and_back(tmp_path):
+    """A deployment at 0003 keeps every fork edit through the upgrade (and the downgrade)."""
+    import hashlib
+    import json
+    import zlib
+
+    url = f"sqlite:///{tmp_path / 'm.sqlite3'}"
+    engine = create_engine(url)
+
+    def to(revision: str, how=command.upgrade) -> None:
+        with engine.begin() as conn:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            how(cfg, revision)
+
+    texts = {"seg_1": "Mine, with an accent: é.", "seg_2": "Also mine."}
+    now = "2026-11-28 10:00:00"
+    try:
+        to("0003")
+        with closing(sqlite3.connect(tmp_path / "m.sqlite3")) as db:
+            db.execute("INSERT INTO users (id, username, password_hash, role, tier, disabled, "
+                       "created_at) VALUES (1, 'ann', 'x', 'user', 'free', 0, ?)", (now,))
+            db.execute("INSERT INTO stories (id, public_id, owner_id, title, description, genre, "
+                       "licence, visibility, latest_version, hidden, created_at, updated_at) "
+                       "VALUES (1, 'st_a', 1, 't', '', '', 'CC-BY', 'public', 1, 0, ?, ?)",
+                       (now, now))
+            db.execute("INSERT INTO story_versions (id, story_id, number, changelog, author_id, "
+                       "segment_count, manifest, modules, scene_bible, chapter_graph, created_at)"
+                       " VALUES (1, 1, 1, '', 1, 0, '{}', '{}', '{}', '{}', ?)", (now,))
+            db.execute("INSERT INTO forks (id, public_id, owner_id, source_story_id, "
+                       "source_version_id, synced_version, strategy, title, created_at, "
+                       "updated_at) VALUES (1, 'fk_a', 1, 1, 1, 1, 'delta', '', ?, ?)",
+                       (now, now))
+            for seg, text in texts.items():
+                digest = hashlib.sha256(text.encode()).hexdigest()
+                db.execute("INSERT INTO segment_texts (hash, text, length) VALUES (?, ?, ?)",
+                           (digest, text, len(text)))
+                db.execute("INSERT INTO fork_overrides (fork_id, segment_id, owner_id, "
+                           "text_hash) VALUES (1, ?, 1, ?)", (seg, digest))
+            db.commit()
+        to("0004")
+        with closing(sqlite3.connect(tmp_path / "m.sqlite3")) as db:
+            (packed,) = db.execute("SELECT overrides FROM forks WHERE id = 1").fetchone()
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+            stored = db.execute("SELECT count(*) FROM segment_texts").fetchone()[0]
+        assert json.loads(zlib.decompress(packed)) == texts
+        assert "fork_overrides" not in tables and stored == 2  # no text was deleted
+        to("0003", command.downgrade)
+        with closing(sqlite3.connect(tmp_path / "m.sqlite3")) as db:
+            rows = db.execute("SELECT o.segment_id, t.text FROM fork_overrides o JOIN "
+                              "segment_texts t ON t.hash = o.text_hash").fetchall()
+        assert dict(rows) == texts
+    finally:
+        engine.dispose()

@@ -116,6 +116,7 @@ def publish_remix(body: PublishRemix, fork_id: ForkId,
         _check_licence(ctx, source_story, body.licence)
         version = content.source_version(ctx.session, fork)
         manifest = content.fork_manifest(ctx.session, fork, version)
+        content.store_own_texts(ctx.db, ctx.session, fork)  # the remix version needs them
         parts = content.fork_parts(fork, version)
         remix = ctx.session.get(Story, fork.remix_story_id) if fork.remix_story_id else None
         if remix is None:
