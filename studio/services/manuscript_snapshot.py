@@ -8,7 +8,6 @@ manifest.  Restoring rewrites only the scenes whose hash differs.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -21,9 +20,7 @@ from studio.store.repositories import manuscript as repo
 from studio.store.repositories import stories as stories_repo
 
 
-def _blob_payload(segments: list[Segment]) -> str:
-    return json.dumps([s.as_dict() for s in segments], ensure_ascii=False,
-                      separators=(",", ":"))
+_blob_payload = repo.blob_payload
 
 
 def scene_blob(session: Session, row: Scene) -> str:
@@ -56,9 +53,7 @@ def collect(session: Session, story_id: int) -> dict[str, Any]:
             "chapters": chapters}
 
 
-def blob_segments(session: Session, digest: str) -> list[Segment]:
-    return [Segment(d["id"], d["text"], d.get("gap", 0))
-            for d in json.loads(repo.get_blob(session, digest))]
+blob_segments = repo.blob_segments
 
 
 def restore(session: Session, story_id: int, data: dict[str, Any]) -> None:

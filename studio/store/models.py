@@ -194,6 +194,9 @@ class Scene(Base):
     status: Mapped[str] = mapped_column(String(16), default="draft")
     words: Mapped[int] = mapped_column(Integer, default=0)
     content_hash: Mapped[str] = mapped_column(String(64), default="")
+    # Copy-on-write for local forks: while set, the scene's segments are this blob of the
+    # cached reference version (no segment rows); the first edit writes rows and clears it.
+    shared_blob: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -375,3 +378,100 @@ class DivergenceLogEntry(Base):
     strategy: Mapped[str] = mapped_column(String(32))
     data_json: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MarketplaceServer(Base):
+    """A marketplace the author uses; the signed-in user's token lives in the OS keyring."""
+
+    __tablename__ = "marketplace_servers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(500), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    username: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    signed_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OutboxEntry(Base):
+    """A marketplace operation waiting to land exactly once (its idempotency key goes with
+    every attempt, so a retry after a lost answer changes nothing on the server)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'sending', 'done', 'failed', 'cancelled')",
+                        name="state"),
+        Index("ix_outbox_state_id", "state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    server_url: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(500), default="")
+    payload_json: Mapped[str] = mapped_column(Text)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    story_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stories.id", ondelete="SET NULL"), nullable=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                             nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    result_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReferenceStory(Base):
+    """A marketplace story the author opened or forked (read-only, usable offline)."""
+
+    __tablename__ = "reference_stories"
+    __table_args__ = (UniqueConstraint("server_url", "public_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    server_url: Mapped[str] = mapped_column(String(500))
+    public_id: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(500), default="")
+    owner: Mapped[str] = mapped_column(String(80), default="")
+    licence: Mapped[str] = mapped_column(String(40), default="")
+    latest_version: Mapped[int] = mapped_column(Integer, default=0)
+    detail_json: Mapped[str] = mapped_column(Text, default="{}")
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReferenceVersion(Base):
+    """One version of a reference story, stored once: chapters and scenes with the hash of each
+    scene's segments blob (``text_blobs``), and the story's other parts as JSON."""
+
+    __tablename__ = "reference_versions"
+    __table_args__ = (UniqueConstraint("reference_story_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference_story_id: Mapped[int] = mapped_column(
+        ForeignKey("reference_stories.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    changelog: Mapped[str] = mapped_column(Text, default="")
+    manifest_json: Mapped[str] = mapped_column(Text)
+    modules_json: Mapped[str] = mapped_column(Text, default="{}")
+    scene_bible_json: Mapped[str] = mapped_column(Text, default="{}")
+    chapter_graph_json: Mapped[str] = mapped_column(Text, default="{}")
+    words: Mapped[int] = mapped_column(Integer, default=0)
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StoryLink(Base):
+    """A local story's tie to the marketplace: the reference version it was forked from (its
+    merge base for pulls) and/or the remote story it is published as."""
+
+    __tablename__ = "story_links"
+
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    server_url: Mapped[str] = mapped_column(String(500))
+    source_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("reference_versions.id"), nullable=True)
+    remote_story_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    remote_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -6,13 +6,14 @@ thousand small rows, which is what makes opening it instant.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from studio.domain.errors import NotFoundError
-from studio.domain.manuscript import Segment
+from studio.domain.manuscript import Segment, content_hash
 from studio.domain.outline import ChapterInfo, Outline, SceneInfo, SearchHit
 from studio.store.models import (
     Chapter, Scene, SegmentRow, Story, TextBlob, WritingDay, utcnow,
@@ -78,16 +79,40 @@ def renumber(rows: list) -> None:
             row.position = position
 
 
+def blob_segments(session: Session, digest: str) -> list[Segment]:
+    """A scene's segments stored as one content-addressed blob (versions, reference data)."""
+    return [Segment(d["id"], d["text"], d.get("gap", 0))
+            for d in json.loads(get_blob(session, digest))]
+
+
+def blob_payload(segments: list[Segment]) -> str:
+    return json.dumps([seg.as_dict() for seg in segments], ensure_ascii=False,
+                      separators=(",", ":"))
+
+
+def put_scene_blob(session: Session, segments: list[Segment]) -> str:
+    """Store a scene's segments as a blob (once per content); returns its hash."""
+    digest = content_hash(segments)
+    put_blob(session, digest, blob_payload(segments))
+    return digest
+
+
 def segments_of(session: Session, scene_id: int) -> list[Segment]:
     rows = session.execute(select(SegmentRow.uid, SegmentRow.text, SegmentRow.gap)
                            .where(SegmentRow.scene_id == scene_id)
-                           .order_by(SegmentRow.position))
+                           .order_by(SegmentRow.position)).all()
+    if not rows:  # a forked scene not edited yet reads its reference blob (copy-on-write)
+        shared = session.scalar(select(Scene.shared_blob).where(Scene.id == scene_id))
+        if shared:
+            return blob_segments(session, shared)
     return [Segment(uid, text_, gap) for uid, text_, gap in rows]
 
 
 def write_segments(session: Session, scene_row: Scene, new: list[Segment]) -> tuple[int, int, int]:
     """Make the scene's stored segments equal to ``new`` with as few writes as possible:
-    untouched paragraphs are not rewritten (nor re-indexed)."""
+    untouched paragraphs are not rewritten (nor re-indexed).  A forked scene still sharing
+    its reference blob gets its own rows now (copy-on-write)."""
+    scene_row.shared_blob = None
     rows = {r.uid: r for r in session.scalars(
         select(SegmentRow).where(SegmentRow.scene_id == scene_row.id))}
     inserted = updated = 0
@@ -217,10 +242,26 @@ def move_scene_rows(session: Session, row: Scene, target: Chapter, position: int
 
 def reading_order(session: Session, story_id: int,
                   with_text: bool = True) -> list[tuple[str, str, str, str]]:
-    """(segment uid, chapter uid, scene uid, text) of every live segment, in reading order."""
+    """(segment uid, chapter uid, scene uid, text) of every live segment, in reading order
+    (forked scenes that still share their reference blob included)."""
     rows = session.execute(text(
-        "SELECT g.uid, c.uid, s.uid, " + ("g.text" if with_text else "''") + " "
+        "SELECT g.uid, c.uid, s.uid, " + ("g.text" if with_text else "''") + ", "
+        "c.position, s.position "
         "FROM segments g JOIN scenes s ON s.id = g.scene_id JOIN chapters c ON c.id = s.chapter_id "
         "WHERE g.story_id = :story AND s.deleted_at IS NULL AND c.deleted_at IS NULL "
-        "ORDER BY c.position, s.position, g.position"), {"story": story_id})
-    return [tuple(r) for r in rows]
+        "ORDER BY c.position, s.position, g.position"), {"story": story_id}).all()
+    shared = session.execute(text(
+        "SELECT s.shared_blob, c.uid, s.uid, c.position, s.position FROM scenes s "
+        "JOIN chapters c ON c.id = s.chapter_id WHERE s.story_id = :story "
+        "AND s.shared_blob IS NOT NULL AND s.deleted_at IS NULL AND c.deleted_at IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM segments g WHERE g.scene_id = s.id)"),
+        {"story": story_id}).all()
+    if not shared:
+        return [tuple(r[:4]) for r in rows]
+    merged = [((r[4], r[5], i), tuple(r[:4])) for i, r in enumerate(rows)]
+    for digest, ch_uid, sc_uid, ch_pos, sc_pos in shared:
+        for i, seg in enumerate(blob_segments(session, digest)):
+            merged.append(((ch_pos, sc_pos, i), (seg.id, ch_uid, sc_uid,
+                                                 seg.text if with_text else "")))
+    merged.sort(key=lambda item: item[0])
+    return [row for _key, row in merged]
