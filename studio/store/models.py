@@ -473,5 +473,6 @@ class StoryLink(Base):
         ForeignKey("reference_versions.id"), nullable=True)
     remote_story_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     remote_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    remote_fork_id: Mapped[str | None] = mapped_column(String(40), nullable=True)  # for remixes
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

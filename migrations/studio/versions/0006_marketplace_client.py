@@ -109,6 +109,7 @@ def upgrade() -> None:
         sa.Column("source_version_id", sa.Integer(), nullable=True),
         sa.Column("remote_story_id", sa.String(length=40), nullable=True),
         sa.Column("remote_version", sa.Integer(), nullable=True),
+        sa.Column("remote_fork_id", sa.String(length=40), nullable=True),
         _when("created_at"),
         _when("updated_at"),
         sa.ForeignKeyConstraint(["story_id"], ["stories.id"], ondelete="CASCADE",
