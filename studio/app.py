@@ -77,6 +77,7 @@ def run_app(data_dir: Path, smoke: bool = False, timing: bool = False) -> int:
     # One asyncio loop on top of Qt's, for the network work of later features (httpx).
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    window.start_marketplace()  # runs once the loop does
     quit_event = asyncio.Event()
     app.aboutToQuit.connect(quit_event.set)
     outcome = {"ok": True}

@@ -284,6 +284,7 @@ def apply_segment_texts(db: Database, story_id: int, texts: dict[str, str]) -> N
     from studio.store.models import SegmentRow
 
     with db.session() as s:
+        repo.materialise_shared(s, story_id, set(texts))  # forked scenes not edited yet
         rows = list(s.scalars(select(SegmentRow).where(SegmentRow.story_id == story_id,
                                                        SegmentRow.uid.in_(list(texts)))))
         touched = {}

@@ -3,6 +3,7 @@ dock, menus with the usual shortcuts, and a status bar that says whether everyth
 
 from __future__ import annotations
 
+import asyncio
 import traceback
 from pathlib import Path
 
@@ -20,10 +21,12 @@ from studio.services import portability, stories
 from studio.store.database import Database
 from studio.ui.document import StoryDocument
 from studio.ui.library import LibraryView
+from studio.ui.marketplace_session import MarketplaceSession
 from studio.ui.panels import PANELS
 from studio.ui.panels.base import Panel
 from studio.ui.panels.versions_dock import VersionsPanel
 from studio.ui.runner import ServiceRunner
+from studio.ui.widgets.sync_status import SyncStatusIndicator
 
 SETTINGS_LAST_STORY = "library/lastStory"
 
@@ -77,6 +80,13 @@ class MainWindow(QMainWindow):
         self.save_state = QLabel("")
         self.save_state.setObjectName("saveState")
         self.statusBar().addPermanentWidget(self.save_state)
+        self.marketplace = MarketplaceSession(db, self.runner, self)
+        self.sync_status = SyncStatusIndicator()
+        self.sync_status.clicked.connect(self.show_outbox)
+        self.statusBar().addPermanentWidget(self.sync_status)
+        self.marketplace.statusChanged.connect(
+            lambda st: self.sync_status.show_status(st.state, st.waiting, st.last_error,
+                                                    st.next_retry_in))
         for panel in self.panels:
             counts = getattr(panel, "countsChanged", None)
             if counts is not None:
@@ -84,6 +94,11 @@ class MainWindow(QMainWindow):
             wants_segment = getattr(panel, "segmentRequested", None)
             if wants_segment is not None:
                 wants_segment.connect(self.show_segment)
+            attach = getattr(panel, "attach_marketplace", None)
+            if attach is not None:
+                attach(self.marketplace, self)
+                panel.messageRequested.connect(
+                    lambda text: self.statusBar().showMessage(text, 8000))
         self._build_menus()
         self._restore_window_state()
         self._update_actions()
@@ -202,6 +217,38 @@ class MainWindow(QMainWindow):
 
         self.refresh_library(then=opened)
 
+    def start_marketplace(self) -> asyncio.Future:
+        """Connect to the default marketplace and start draining the outbox; needs the qasync
+        loop (the app starts it right after the loop exists; tests call it explicitly)."""
+        task = asyncio.ensure_future(self.marketplace.start())
+
+        def started(done: asyncio.Future) -> None:
+            if not done.cancelled() and done.exception() is not None:
+                self.show_error(done.exception())
+
+        task.add_done_callback(started)
+        return task
+
+    def show_outbox(self) -> None:
+        from studio.ui.dialogs.outbox_dialog import OutboxDialog
+
+        self.outbox_dialog = OutboxDialog(self.marketplace, self)
+        self.outbox_dialog.open()
+
+    def reload_story(self) -> None:
+        """Read the open story afresh (after a pull changed it behind the panels' back)."""
+        doc = self.document
+        if doc is None:
+            return
+
+        def reloaded(detail: StoryDetail) -> None:
+            doc.replace_detail(detail)
+            self.versions.refresh()
+            self.refresh_library()
+
+        self.runner.run(stories.open_story, self.db, doc.story_id, on_done=reloaded,
+                        on_error=self.show_error)
+
     def _verify_search_index(self) -> None:
         """The search index is kept in step by triggers; if a check still finds it stale (a
         file restored by hand, a tool that wrote the prose), it is rebuilt quietly."""
@@ -240,6 +287,11 @@ class MainWindow(QMainWindow):
         self._save_state_changed(doc.state, doc.message)
         self._update_title()
         self._update_actions()
+        if self.marketplace.server is not None:
+            for panel in self.panels:
+                check = getattr(panel, "check_for_update_soon", None)
+                if check is not None:
+                    check()
         if old is not None:
             old.deleteLater()
 

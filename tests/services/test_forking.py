@@ -127,3 +127,15 @@ def test_fork_outline_is_independent_of_words(db):
         assert segment_rows(db, story_id) == 0
     # 480× the words, (within page granularity) the same bytes
     assert sizes[1] <= sizes[0] + 4 * 4096
+
+
+def test_setting_texts_by_id_in_a_forked_scene_not_edited_yet_lands(db):
+    """Replace-all's undo/redo (and any by-id edit) must reach a scene that still shares its
+    reference blob: it gets its own rows first, and the edit is not silently dropped."""
+    story_id = forking.fork_reference(db, cached(db))
+    scene = manuscript.outline(db, story_id).chapters[0].scenes[0].uid
+    first = manuscript.load_scene(db, story_id, scene).segments[0]
+    manuscript.apply_segment_texts(db, story_id, {first.id: "A brand new opening."})
+    segments = manuscript.load_scene(db, story_id, scene).segments
+    assert segments[0].text == "A brand new opening." and segments[1:]  # the rest is kept
+    assert materialised_scenes(db, story_id) == {scene}

@@ -108,6 +108,22 @@ def segments_of(session: Session, scene_id: int) -> list[Segment]:
     return [Segment(uid, text_, gap) for uid, text_, gap in rows]
 
 
+def materialise_shared(session: Session, story_id: int, segment_ids: set[str]) -> int:
+    """Give the forked scenes still sharing their reference blob that hold any of
+    ``segment_ids`` their own rows (copy-on-write before a by-id edit); returns how many."""
+    shared = session.scalars(select(Scene).where(
+        Scene.story_id == story_id, Scene.shared_blob.is_not(None))).all()
+    done = 0
+    for row in shared:
+        segments = blob_segments(session, row.shared_blob)
+        if any(seg.id in segment_ids for seg in segments):
+            write_segments(session, row, segments)
+            done += 1
+    if done:
+        session.flush()
+    return done
+
+
 def write_segments(session: Session, scene_row: Scene, new: list[Segment]) -> tuple[int, int, int]:
     """Make the scene's stored segments equal to ``new`` with as few writes as possible:
     untouched paragraphs are not rewritten (nor re-indexed).  A forked scene still sharing

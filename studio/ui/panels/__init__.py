@@ -3,6 +3,7 @@
 from studio.ui.panels.bible_panel import BiblePanel
 from studio.ui.panels.chapter_graph_panel import ChapterGraphPanel
 from studio.ui.panels.manuscript_panel import ManuscriptPanel
+from studio.ui.panels.marketplace_panel import MarketplacePanel
 from studio.ui.panels.modules_panel import ModulesPanel
 
-PANELS = [ModulesPanel, ManuscriptPanel, BiblePanel, ChapterGraphPanel]
+PANELS = [ModulesPanel, ManuscriptPanel, BiblePanel, ChapterGraphPanel, MarketplacePanel]
