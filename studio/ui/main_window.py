@@ -84,9 +84,7 @@ class MainWindow(QMainWindow):
         self.sync_status = SyncStatusIndicator()
         self.sync_status.clicked.connect(self.show_outbox)
         self.statusBar().addPermanentWidget(self.sync_status)
-        self.marketplace.statusChanged.connect(
-            lambda st: self.sync_status.show_status(st.state, st.waiting, st.last_error,
-                                                    st.next_retry_in))
+        self.marketplace.statusChanged.connect(self._sync_status_changed)
         for panel in self.panels:
             counts = getattr(panel, "countsChanged", None)
             if counts is not None:
@@ -228,6 +226,17 @@ class MainWindow(QMainWindow):
 
         task.add_done_callback(started)
         return task
+
+    def _sync_status_changed(self, status) -> None:
+        was = self.sync_status.state
+        self.sync_status.show_status(status.state, status.waiting, status.last_error,
+                                     status.next_retry_in)
+        if status.state == "signed_out" and was != "signed_out":
+            # An expired or revoked sign-in: ask again, in words, instead of an error dump.
+            for panel in self.panels:
+                ask = getattr(panel, "ask_to_sign_in_again", None)
+                if ask is not None:
+                    ask()
 
     def show_outbox(self) -> None:
         from studio.ui.dialogs.outbox_dialog import OutboxDialog

@@ -219,3 +219,36 @@ def test_two_authors_publish_fork_edit_and_pull_with_one_conflict(qtbot, windows
         assert remix["forked_from"]["story_id"] == remote
         lineage = anon.get(f"/v1/stories/{remote}/lineage").json()
         assert [x["id"] for x in lineage["forked_by"]] == [mine]
+
+
+def test_a_revoked_sign_in_asks_to_sign_in_again_and_keeps_the_operation(qtbot, windows,
+                                                                          marketplace):
+    from studio.sync.credentials import load_tokens
+
+    window = windows("cat")
+    user = "cat" + marketplace.backend[:2] + str(id(window))[-5:]
+    sign_in(qtbot, window, user)
+    tokens = load_tokens(window.marketplace.url, user)
+    with marketplace.client(tokens["access_token"]) as c:  # revoked elsewhere
+        assert c.post("/v1/auth/logout", json={}).status_code in (200, 204)
+    panel = panel_of(window)
+    panel.last_dialog = None
+    story = open_new_story(qtbot, window, "Tide Tables")
+    assert window.document.story_id == story
+    panel.publish_button.click()
+    qtbot.waitUntil(lambda: panel.last_dialog is not None and panel.last_dialog.isVisible(),
+                    timeout=10_000)
+    publish_dialog = panel.last_dialog
+    accept(publish_dialog)
+    qtbot.waitUntil(lambda: window.sync_status.state == "signed_out", timeout=20_000)
+    qtbot.waitUntil(lambda: panel.last_dialog is not publish_dialog
+                    and panel.last_dialog.isVisible(), timeout=10_000)
+    prompt = panel.last_dialog
+    assert "expired or was revoked" in prompt.findChild(type(prompt.error),
+                                                        "signInMessage").text()
+    assert [i.state for i in marketplace_outbox.items(window.db)] == ["pending"]
+    prompt.password.setText(PASSWORD)
+    prompt.create.setChecked(False)
+    accept(prompt)
+    qtbot.waitUntil(lambda: not marketplace_outbox.items(window.db), timeout=30_000)
+    assert pulling.publish_status(window.db, story).remote_version == 1

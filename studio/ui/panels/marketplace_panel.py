@@ -450,7 +450,8 @@ class MarketplacePanel(Panel):
     # --- sign in / out ----------------------------------------------------------------------
 
     @qasync.asyncSlot()
-    async def sign_in(self, message: str = "") -> None:
+    async def sign_in(self, message: str = "", *_args) -> None:
+        message = message if isinstance(message, str) else ""  # a menu passes `checked`
         from studio.services import marketplace_accounts
         from studio.ui.dialogs.sign_in_dialog import SignInDialog
 
@@ -470,8 +471,16 @@ class MarketplacePanel(Panel):
             except Exception as exc:  # noqa: BLE001 - stays in the dialog, in words
                 dialog.show_error(str(exc))
 
+    def ask_to_sign_in_again(self) -> None:
+        """The marketplace no longer accepts the stored sign-in (expired or revoked)."""
+        self.messageRequested.emit("Your marketplace sign-in has expired: sign in again to send "
+                                   "what waits in the outbox.")
+        if getattr(self, "last_dialog", None) is None or not self.last_dialog.isVisible():
+            self.sign_in("Your sign-in has expired or was revoked. Sign in again; nothing you "
+                         "did is lost — it waits in the outbox.")
+
     @qasync.asyncSlot()
-    async def _sign_out(self) -> None:
+    async def _sign_out(self, *_args) -> None:
         await self.session.sign_out()
         self.messageRequested.emit("Signed out; your sign-in was removed from the keyring")
 
