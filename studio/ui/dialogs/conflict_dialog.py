@@ -21,6 +21,8 @@ CHOICES = (("theirs", "Use the source’s text", "Alt+S"),
            ("both", "Keep both (mine as an alternate right after)", "Alt+B"))
 DELETED = "background:#f6c9c9;text-decoration:line-through;"
 INSERTED = "background:#c8ecc9;"
+MINE = "background:#cfe0fb;"
+PAGE = "<div style='font-size:13pt; line-height:150%;'>{}</div>"
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class ConflictItem:
     mine: str
 
 
-def diff_html(old: str, new: str, show: str) -> str:
+def diff_html(old: str, new: str, show: str, mark: str = INSERTED) -> str:
     """``new`` (show="new") or ``old`` (show="old") with what differs from the other marked."""
     dmp = diff_match_patch()
     dmp.Diff_Timeout = 1.0
@@ -48,7 +50,7 @@ def diff_html(old: str, new: str, show: str) -> str:
         elif op == -1 and show == "old":
             out.append(f'<span style="{DELETED}">{piece}</span>')
         elif op == 1 and show == "new":
-            out.append(f'<span style="{INSERTED}">{piece}</span>')
+            out.append(f'<span style="{mark}">{piece}</span>')
     return "".join(out)
 
 
@@ -86,14 +88,15 @@ class ConflictDialog(QDialog):
         right = QWidget()
         grid = QGridLayout(right)
         grid.setContentsMargins(8, 0, 0, 0)
-        theirs_head = QLabel("<b>Source</b> — the new version")
-        mine_head = QLabel("<b>Mine</b> — your text now")
+        theirs_head = QLabel("<b>Source</b> — the new version "
+                             "<span style='background:#c8ecc9'>&nbsp;what differs&nbsp;</span>")
+        mine_head = QLabel("<b>Mine</b> — your text now "
+                           "<span style='background:#cfe0fb'>&nbsp;what differs&nbsp;</span>")
         self.theirs_view, self.mine_view = QTextBrowser(), QTextBrowser()
         self.theirs_view.setObjectName("theirsText")
         self.mine_view.setObjectName("mineText")
         for view in (self.theirs_view, self.mine_view):
             view.setOpenLinks(False)
-            view.document().setDefaultStyleSheet("body { font-size: 12pt; line-height: 140%; }")
         grid.addWidget(theirs_head, 0, 0)
         grid.addWidget(mine_head, 0, 1)
         grid.addWidget(self.theirs_view, 1, 0)
@@ -101,7 +104,7 @@ class ConflictDialog(QDialog):
         self.base_note = QLabel()
         self.base_note.setObjectName("baseNote")
         self.base_note.setWordWrap(True)
-        self.base_note.setStyleSheet("color: palette(mid);")
+        self.base_note.setStyleSheet("color: #5f6368; font-style: italic;")
         grid.addWidget(self.base_note, 2, 0, 1, 2)
         pick = QHBoxLayout()
         self.group = QButtonGroup(self)
@@ -166,8 +169,8 @@ class ConflictDialog(QDialog):
         c = self._current()
         if c is None:
             return
-        self.theirs_view.setHtml(diff_html(c.mine, c.theirs, "new"))
-        self.mine_view.setHtml(diff_html(c.theirs, c.mine, "new"))
+        self.theirs_view.setHtml(PAGE.format(diff_html(c.mine, c.theirs, "new")))
+        self.mine_view.setHtml(PAGE.format(diff_html(c.theirs, c.mine, "new", MINE)))
         self.base_note.setText(f"Before either change: “{c.base}”" if c.base else
                                "Neither side had this text before.")
         chosen = self._choices.get(c.segment_id)

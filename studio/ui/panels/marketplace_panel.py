@@ -30,8 +30,30 @@ REPORT_REASONS = ("spam", "abuse", "copyright", "explicit", "other")
 
 
 def _stats_line(stats: dict) -> str:
-    return (f"♥ {stats.get('likes', 0)}   ⑂ {stats.get('forks', 0)} forks   "
-            f"👁 {stats.get('views', 0)} views   ⬇ {stats.get('downloads', 0)} downloads")
+    return (f"♥ {stats.get('likes', 0)} likes · {stats.get('forks', 0)} forks · "
+            f"{stats.get('views', 0)} views · {stats.get('downloads', 0)} downloads")
+
+
+def _names(items, key: str = "name", limit: int = 8) -> list[str]:
+    out = []
+    for item in items or []:
+        value = item.get(key) or item.get("term") or item.get("word") \
+            if isinstance(item, dict) else item
+        if value:
+            out.append(str(value))
+    return out[:limit]
+
+
+def analysis_html(found: dict) -> str:
+    if found.get("pending"):
+        return ("<h3>Analysis</h3><p style='color:gray'>The marketplace is still analysing "
+                "this version; look again in a moment.</p>")
+    a = found.get("analysis") or {}
+    themes = a.get("themes") or {}
+    cast = ", ".join(html.escape(n) for n in _names(a.get("characters"))) or "—"
+    keys = ", ".join(html.escape(n) for n in _names(themes.get("keywords"))) or "—"
+    return (f"<h3>Analysis</h3><p>{a.get('words', 0):,} words in {a.get('chapters', 0)} "
+            f"chapter(s).<br><b>Cast:</b> {cast}<br><b>Themes:</b> {keys}</p>")
 
 
 class MarketplacePanel(Panel):
@@ -256,7 +278,7 @@ class MarketplacePanel(Panel):
         tags = ", ".join(story.get("tags", []))
         text = (f"{story.get('title', '')}\n{story.get('owner', '')} · "
                 f"{story.get('genre') or 'no genre'} · ♥ {stats.get('likes', 0)} · "
-                f"⑂ {stats.get('forks', 0)}" + (f"\n{tags}" if tags else ""))
+                f"{stats.get('forks', 0)} forks" + (f"\n{tags}" if tags else ""))
         item = QListWidgetItem(text)
         item.setData(Qt.ItemDataRole.UserRole, story)
         self.results.addItem(item)
@@ -280,6 +302,20 @@ class MarketplacePanel(Panel):
         for w in (self.fork_button, self.like_button, self.report_button):
             w.setEnabled(True)
         self.like_button.setText("♥ Liked" if detail.get("liked") else "♥ Like")
+        latest = detail.get("latest_version") or 0
+        if latest:
+            await self._show_analysis(story_id, latest)
+
+    async def _show_analysis(self, story_id: str, number: int) -> None:
+        """The shared analysis the server made of this version (characters, themes)."""
+        try:
+            found = await self.session.client().analysis(story_id, number)
+        except Exception:  # noqa: BLE001 - the page stands without it
+            return
+        if self.current is None or self.current["detail"].get("id") != story_id:
+            return
+        self.page.append(analysis_html(found))
+
 
     def _page_html(self, d: dict, versions: list[dict]) -> str:
         esc = html.escape
@@ -318,7 +354,8 @@ class MarketplacePanel(Panel):
             self.lineage.addTopLevelItem(me)
         remixes = lineage.get("forked_by", [])
         for remix in remixes:
-            child = QTreeWidgetItem([f"⑂ {remix.get('title', '')} by {remix.get('owner', '')}"])
+            child = QTreeWidgetItem([f"↳ remix: {remix.get('title', '')} "
+                                     f"by {remix.get('owner', '')}"])
             child.setData(0, Qt.ItemDataRole.UserRole, remix.get("id"))
             me.addChild(child)
         private = lineage.get("forks", 0) - len(remixes)
