@@ -13,6 +13,7 @@ import difflib
 import hashlib
 import json
 import re
+import unicodedata
 import secrets
 from dataclasses import dataclass
 
@@ -152,3 +153,57 @@ def fts_query(user_query: str) -> str:
             for w in WORD_RE.findall(word):
                 parts.append(f'"{w}"')
     return " AND ".join(parts)
+
+
+def _fold(word: str) -> str:
+    """Case- and accent-folded, as SQLite FTS5's default tokenizer compares words."""
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _query_parts(user_query: str) -> list[list[str]]:
+    parts: list[list[str]] = []
+    for match in re.finditer(r'"([^"]*)"|(\S+)', user_query):
+        phrase, word = match.group(1), match.group(2)
+        if phrase is not None:
+            words = [_fold(w) for w in WORD_RE.findall(phrase)]
+            if words:
+                parts.append(words)
+        else:
+            parts.extend([_fold(w)] for w in WORD_RE.findall(word))
+    return parts
+
+
+def fts_spans(text: str, user_query: str) -> list[tuple[int, int]] | None:
+    """Where ``text`` matches the query with the rules of :func:`fts_query` (every word or
+    "phrase" present, whole words, case and accents folded), or None when it does not.  Used
+    for prose that is not in the full-text index (forked scenes still shared with their
+    reference)."""
+    parts = _query_parts(user_query)
+    if not parts:
+        return None
+    tokens = [(_fold(m.group()), m.start(), m.end()) for m in WORD_RE.finditer(text)]
+    words = [t[0] for t in tokens]
+    spans: list[tuple[int, int]] = []
+    for part in parts:
+        n = len(part)
+        hits = [i for i in range(len(words) - n + 1) if words[i:i + n] == part]
+        if not hits:
+            return None
+        spans.extend((tokens[i][1], tokens[i + n - 1][2]) for i in hits)
+    return sorted(set(spans))
+
+
+def snippet(text: str, spans: list[tuple[int, int]], start_mark: str, end_mark: str,
+            radius: int = 80) -> str:
+    """A piece of ``text`` around its first match with every match in it marked."""
+    lo = max(0, spans[0][0] - radius)
+    hi = min(len(text), spans[0][1] + radius)
+    out, pos = [], lo
+    for a, b in spans:
+        if a < lo or b > hi:
+            continue
+        out += [text[pos:a], start_mark, text[a:b], end_mark]
+        pos = b
+    out.append(text[pos:hi])
+    return ("…" if lo else "") + "".join(out) + ("…" if hi < len(text) else "")

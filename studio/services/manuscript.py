@@ -10,10 +10,11 @@ from typing import Any
 from studio.domain.errors import ValidationError
 from studio.domain.manuscript import (
     CHAPTER_PREFIX, SCENE_PREFIX, STATUSES, assign_ids, content_hash, count_words, fts_query,
-    join_segments, new_id,
+    fts_spans, join_segments, new_id, snippet,
 )
 from studio.domain.outline import (
-    ChapterInfo, Outline, SceneInfo, SceneSaved, SceneText, SearchResults, SegmentChange,
+    ChapterInfo, Outline, SceneInfo, SceneSaved, SceneText, SearchHit, SearchResults,
+    SegmentChange,
 )
 from studio.store.database import Database
 from studio.store.models import Chapter, Scene, utcnow
@@ -241,7 +242,28 @@ def search(db: Database, story_id: int, query: str, limit: int = 500) -> SearchR
         return SearchResults(query, [], 0)
     with db.session() as s:
         hits, total = repo.search(s, story_id, fts, limit)
+        shared = repo.shared_scenes(s, story_id)
+        if shared:  # forked scenes not edited yet: their prose is not in the index
+            hits, total = _with_shared_hits(s, story_id, query, hits, total, shared, limit)
     return SearchResults(query, hits, total, 1000 * (time.perf_counter() - started))
+
+
+def _with_shared_hits(s, story_id: int, query: str, hits: list[SearchHit], total: int,
+                      shared: list[tuple], limit: int) -> tuple[list[SearchHit], int]:
+    found: list[tuple[tuple, SearchHit]] = []
+    for ch_uid, ch_title, sc_uid, sc_title, ch_pos, sc_pos, blob in shared:
+        for i, seg in enumerate(repo.blob_segments(s, blob)):
+            spans = fts_spans(seg.text, query)
+            if spans:
+                found.append(((ch_pos, sc_pos, i), SearchHit(
+                    ch_uid, ch_title, sc_uid, sc_title, seg.id,
+                    snippet(seg.text, spans, repo.HIT_START, repo.HIT_END))))
+    if not found:
+        return hits, total
+    positions = repo.scene_positions(s, story_id)
+    indexed = [((*positions.get(h.scene_uid, (0, 0)), -1), h) for h in hits]
+    merged = sorted(indexed + found, key=lambda item: item[0][:2])  # stable within a scene
+    return [h for _key, h in merged][:limit], total + len(found)
 
 
 def _pattern(find: str, case_sensitive: bool, whole_word: bool) -> re.Pattern:
@@ -260,6 +282,8 @@ def replace_all(db: Database, story_id: int, find: str, replacement: str,
     pattern = _pattern(find, case_sensitive, whole_word)
     changes: list[SegmentChange] = []
     with db.session() as s:
+        if fts:  # forked scenes not edited yet get their own rows where the text matches
+            repo.materialise_shared(s, story_id, lambda seg: bool(pattern.search(seg.text)))
         candidates = repo.segments_matching(s, story_id, fts) if fts else []
         touched: dict[int, Scene] = {}
         for seg in candidates:
@@ -284,7 +308,7 @@ def apply_segment_texts(db: Database, story_id: int, texts: dict[str, str]) -> N
     from studio.store.models import SegmentRow
 
     with db.session() as s:
-        repo.materialise_shared(s, story_id, set(texts))  # forked scenes not edited yet
+        repo.materialise_shared(s, story_id, lambda seg: seg.id in texts)  # forked scenes
         rows = list(s.scalars(select(SegmentRow).where(SegmentRow.story_id == story_id,
                                                        SegmentRow.uid.in_(list(texts)))))
         touched = {}

@@ -139,3 +139,29 @@ def test_setting_texts_by_id_in_a_forked_scene_not_edited_yet_lands(db):
     segments = manuscript.load_scene(db, story_id, scene).segments
     assert segments[0].text == "A brand new opening." and segments[1:]  # the rest is kept
     assert materialised_scenes(db, story_id) == {scene}
+
+
+def test_search_and_replace_reach_forked_scenes_not_edited_yet(db):
+    """A fork's unedited scenes are not in the full-text index (no rows): search still finds
+    their prose, in reading order with the edited ones, and replace-all rewrites it."""
+    story_id = forking.fork_reference(db, cached(db))
+    outline = manuscript.outline(db, story_id)
+    scenes = [sc.uid for ch in outline.chapters for sc in ch.scenes]
+    first = manuscript.load_scene(db, story_id, scenes[0]).segments
+    word = first[0].text.split()[0].strip(".,")
+    manuscript.apply_segment_texts(db, story_id, {first[1].id: f"{word} appears here too."})
+    assert len(materialised_scenes(db, story_id)) == 1  # one scene edited, the rest shared
+
+    everywhere = [seg for uid in scenes for seg in manuscript.load_scene(db, story_id, uid)
+                  .segments if manuscript_repo.HIT_START not in seg.text]
+    expected = [seg.id for seg in everywhere
+                if word.casefold() in [w.strip(".,").casefold() for w in seg.text.split()]]
+    found = manuscript.search(db, story_id, word.upper())
+    assert [h.segment_uid for h in found.hits] == expected and found.total == len(expected)
+    assert len({h.scene_uid for h in found.hits}) > 1  # shared scenes included
+    assert all(manuscript_repo.HIT_START in h.snippet for h in found.hits)
+
+    changes = manuscript.replace_all(db, story_id, word, "ZEBRA", whole_word=True)
+    assert len(changes) >= len(expected)
+    assert not manuscript.search(db, story_id, word).hits
+    assert manuscript.search(db, story_id, "zebra").total == len(changes)

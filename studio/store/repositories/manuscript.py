@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from typing import Callable
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
@@ -108,15 +109,35 @@ def segments_of(session: Session, scene_id: int) -> list[Segment]:
     return [Segment(uid, text_, gap) for uid, text_, gap in rows]
 
 
-def materialise_shared(session: Session, story_id: int, segment_ids: set[str]) -> int:
-    """Give the forked scenes still sharing their reference blob that hold any of
-    ``segment_ids`` their own rows (copy-on-write before a by-id edit); returns how many."""
+def shared_scenes(session: Session, story_id: int) -> list[tuple]:
+    """Live forked scenes still sharing their reference blob, in reading order:
+    (chapter uid, chapter title, scene uid, scene title, chapter position, scene position,
+    blob hash)."""
+    return [tuple(r) for r in session.execute(text(
+        "SELECT c.uid, c.title, s.uid, s.title, c.position, s.position, s.shared_blob "
+        "FROM scenes s JOIN chapters c ON c.id = s.chapter_id WHERE s.story_id = :story "
+        "AND s.shared_blob IS NOT NULL AND s.deleted_at IS NULL AND c.deleted_at IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM segments g WHERE g.scene_id = s.id) "
+        "ORDER BY c.position, s.position"), {"story": story_id})]
+
+
+def scene_positions(session: Session, story_id: int) -> dict[str, tuple[int, int]]:
+    return {uid: (cp, sp) for uid, cp, sp in session.execute(
+        select(Scene.uid, Chapter.position, Scene.position)
+        .join(Chapter, Chapter.id == Scene.chapter_id).where(Scene.story_id == story_id))}
+
+
+def materialise_shared(session: Session, story_id: int,
+                       wanted: Callable[[Segment], bool]) -> int:
+    """Give the forked scenes still sharing their reference blob that hold a segment
+    ``wanted`` selects their own rows (copy-on-write before an edit by id or a replace);
+    returns how many scenes."""
     shared = session.scalars(select(Scene).where(
         Scene.story_id == story_id, Scene.shared_blob.is_not(None))).all()
     done = 0
     for row in shared:
         segments = blob_segments(session, row.shared_blob)
-        if any(seg.id in segment_ids for seg in segments):
+        if any(wanted(seg) for seg in segments):
             write_segments(session, row, segments)
             done += 1
     if done:
