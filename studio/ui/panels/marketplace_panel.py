@@ -163,9 +163,9 @@ class MarketplacePanel(Panel):
         self.fork_button = QPushButton("Fork into my library")
         self.fork_button.setObjectName("mkFork")
         self.fork_button.setToolTip("A local story that refers to this version and stores only "
-                                    "your changes (Ctrl+Shift+F)")
+                                    "your changes (Ctrl+Alt+F)")
         self.fork_button.clicked.connect(self.fork_current)
-        QShortcut(QKeySequence("Ctrl+Shift+F"), self, activated=self.fork_button.click)
+        QShortcut(QKeySequence("Ctrl+Alt+F"), self, activated=self.fork_button.click)
         self.like_button = QPushButton("♥ Like")
         self.like_button.setObjectName("mkLike")
         self.like_button.clicked.connect(self.like_current)
