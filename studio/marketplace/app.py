@@ -17,7 +17,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, ProgrammingError
 
-from studio.marketplace import auth, jobs
+from studio.marketplace import auth, jobs, trending
+from studio.marketplace.browse_cache import BrowseCache
 from studio.marketplace.db import Database
 from studio.marketplace.errors import ERROR_RESPONSES, ApiError
 from studio.marketplace.routers import accounts, forks, meta, stories, sync
@@ -163,11 +164,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, pool_size=settings.db_pool_size,
+                      max_overflow=settings.db_max_overflow)
         db.check_schema()
         app.state.db = db
-        # In-process job workers (STUDIO_MARKETPLACE_JOB_WORKERS threads; `serve` sets it).
-        job_workers = jobs.WorkerPool(db, jobs.WorkerConfig.from_env()).start()
+        # In-process job workers (STUDIO_MARKETPLACE_JOB_WORKERS threads; `serve` sets it),
+        # which also refresh the trending counts.
+        job_workers = jobs.WorkerPool(db, jobs.WorkerConfig.from_env(), maintenance=trending
+                                      .TrendingRefresher(db, settings.trending_days,
+                                                         settings.trending_refresh_seconds)
+                                      ).start()
         try:
             yield
         finally:
@@ -192,6 +198,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     _install_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    # Outermost: a cached anonymous browse answer needs nothing else.
+    app.add_middleware(BrowseCache, ttl=settings.browse_cache_seconds,
+                       max_bytes=int(settings.browse_cache_mb * 2**20))
     return app
 
 

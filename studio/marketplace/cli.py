@@ -185,19 +185,25 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import logging
     import signal
 
-    from studio.marketplace import jobs
+    from studio.marketplace import jobs, trending
     from studio.marketplace.db import Database, SchemaError
 
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    url = _database_url(args)
+    settings = Settings.from_env({**os.environ, ENV_PREFIX + "DATABASE_URL": url})
     try:
-        db = Database(_database_url(args))
+        db = Database(url, pool_size=settings.db_pool_size,
+                      max_overflow=settings.db_max_overflow)
     except SchemaError as exc:
         return _fail(str(exc))
     try:
         db.check_schema()
         config = dataclasses.replace(jobs.WorkerConfig.from_env(), threads=max(1, args.threads))
+        refresher = trending.TrendingRefresher(db, settings.trending_days,
+                                               settings.trending_refresh_seconds)
         if args.once:
+            refresher()  # the trending counts too (logged)
             worker = jobs.JobWorker(db, config=config)
             outcomes = []
             while (outcome := worker.run_once()) is not None:
@@ -205,7 +211,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             print(f"{len(outcomes)} jobs run" + "".join(
                 f", {outcomes.count(o)} {o}" for o in sorted(set(outcomes))))
             return 0
-        pool = jobs.WorkerPool(db, config).start()
+        pool = jobs.WorkerPool(db, config, maintenance=refresher).start()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: pool.stop_event.set())
         pool.wait()

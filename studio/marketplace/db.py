@@ -6,7 +6,10 @@ the busy timeout instead of failing when a read lock cannot be upgraded.
 
 PostgreSQL (psycopg 3): one pooled engine; every transaction starts by setting the row-level
 security settings of its request (``set_config(…, true)``: transaction-local, so nothing leaks
-to the next user of a pooled connection).
+to the next user of a pooled connection).  Its connections run with ``jit = off``: the
+stories policy's sub-plans make the planner cost every browse query above
+``jit_above_cost``, and compiling them took longer than running them (7–260 ms a query,
+bench/README.md).
 """
 
 from __future__ import annotations
@@ -83,8 +86,12 @@ def _prepare_sqlite_file(url: str) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
+# Connection options of the PostgreSQL engine (libpq ``options``: run-time settings).
+PG_OPTIONS = "-c jit=off"
+
+
 class Database:
-    def __init__(self, url: str, pool_size: int = 5):
+    def __init__(self, url: str, pool_size: int = 15, max_overflow: int = 5):
         self.url = normalise_url(url)
         self.dialect = make_url(self.url).get_backend_name()
         if self.dialect == "sqlite":
@@ -96,8 +103,9 @@ class Database:
             # syncs the WAL they sit in).
             self.lazy_engine = _sqlite_engine(self.url, "BEGIN IMMEDIATE", "NORMAL")
         elif self.dialect == "postgresql":
-            self.write_engine = create_engine(self.url, pool_size=pool_size, max_overflow=10,
-                                              pool_pre_ping=True)
+            self.write_engine = create_engine(self.url, pool_size=pool_size,
+                                              max_overflow=max_overflow, pool_pre_ping=True,
+                                              connect_args={"options": PG_OPTIONS})
             self.read_engine = self.lazy_engine = self.write_engine
         else:
             raise SchemaError(f"unsupported database {self.dialect!r}: use sqlite:///PATH or "

@@ -26,7 +26,9 @@ The analyser is a parameter (``analyse(content, progress) -> dict``), so tests r
 with their own functions; by default it is ``studio.domain.analysis.analyse_story``.
 
 Workers run as threads inside each server process (``serve --workers-jobs N``, default 1;
-0 disables them) or on their own (``studio-marketplace worker``).
+0 disables them) or on their own (``studio-marketplace worker``).  Between jobs they also run
+the periodic upkeep they are given (``maintenance``: the trending count's refresh,
+``studio.marketplace.trending``).
 """
 
 from __future__ import annotations
@@ -328,8 +330,10 @@ class JobWorker:
     def __init__(self, db: Database, *, analyse: Analyse | None = None,
                  analyser_version: str | None = None, stages: tuple[str, ...] = (),
                  config: WorkerConfig | None = None, name: str | None = None,
-                 stop_event: threading.Event | None = None):
+                 stop_event: threading.Event | None = None,
+                 maintenance: Callable[[], Any] | None = None):
         self.db = db
+        self.maintenance = maintenance
         self.config = config or WorkerConfig()
         if analyse is None:
             analyse, default_version, stages = default_analyser()
@@ -367,6 +371,11 @@ class JobWorker:
 
     def run(self) -> None:
         while not self.stop_event.is_set():
+            if self.maintenance is not None:
+                try:
+                    self.maintenance()
+                except Exception:  # noqa: BLE001 - upkeep never stops the worker
+                    log.exception("job worker %s: maintenance failed", self.name)
             try:
                 busy = has_work(self.db) and self.run_once() is not None
             except Exception:  # noqa: BLE001 - e.g. the database restarting: try again
@@ -380,10 +389,12 @@ class WorkerPool:
     """``threads`` JobWorkers in daemon threads sharing one stop event."""
 
     def __init__(self, db: Database, config: WorkerConfig, analyse: Analyse | None = None,
-                 analyser_version: str | None = None):
+                 analyser_version: str | None = None,
+                 maintenance: Callable[[], Any] | None = None):
         self.stop_event = threading.Event()
         self.workers = [JobWorker(db, analyse=analyse, analyser_version=analyser_version,
-                                  config=config, stop_event=self.stop_event)
+                                  config=config, stop_event=self.stop_event,
+                                  maintenance=maintenance)
                         for _ in range(max(config.threads, 0))]
         self.threads = [threading.Thread(target=w.run, name=f"job-worker-{i}", daemon=True)
                         for i, w in enumerate(self.workers)]

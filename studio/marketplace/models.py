@@ -143,7 +143,12 @@ class StoryTag(Base):
 
 
 class StoryStats(Base):
-    """Public counters (not private: no row-level security), bumped by any reader."""
+    """Public counters (not private: no row-level security), bumped by any reader.
+
+    ``downloads_7d`` is the downloads of the trending window (``Settings.trending_days``,
+    from ``story_daily_stats``): bumped with each download, recomputed by the job workers
+    (``studio.marketplace.trending``) so that old days fall out.  Browse walks the two
+    indexes below instead of sorting every listed story (migration 0005; PostgreSQL)."""
 
     __tablename__ = "story_stats"
 
@@ -153,6 +158,20 @@ class StoryStats(Base):
     likes: Mapped[int] = mapped_column(Integer, default=0)
     forks: Mapped[int] = mapped_column(Integer, default=0)
     downloads: Mapped[int] = mapped_column(Integer, default=0)
+    downloads_7d: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    @classmethod
+    def popularity(cls):
+        """The sort=popular key (and the expression its index holds)."""
+        return (cls.likes + cls.forks).self_group()
+
+
+# sort=popular and sort=trending, newest story first among equals (0005).  PostgreSQL only:
+# SQLite (small deployments) sorts, and SQLAlchemy cannot reflect its expression indexes.
+Index("ix_story_stats_popular", StoryStats.popularity().desc(),
+      StoryStats.story_id.desc()).ddl_if(dialect="postgresql")
+Index("ix_story_stats_trending", StoryStats.downloads_7d.desc(), StoryStats.popularity().desc(),
+      StoryStats.story_id.desc()).ddl_if(dialect="postgresql")
 
 
 class StoryDailyStats(Base):

@@ -8,9 +8,12 @@ story deletion (migration 0003).
 - ``jobs``: the work queue (one ``analysis`` job per published story version, unique by its
   ``idempotency_key``), claimed by workers under a lease (``studio.marketplace.jobs``).
 - ``analyses``: the reference analysis of a story version, one per analyser version.
-- ``story_search``: each story's searchable words (title and description, normalised by
-  ``search_words``), kept in sync by the mapper events at the end of this module whenever a
-  story is inserted or its title/description change, whatever router does it.  On PostgreSQL
+- ``story_search``: the searchable words (title and description, normalised by
+  ``search_words``) of each *listed* story (public, not hidden, not deleted), kept in sync by
+  the mapper events below whenever a story is inserted or its words, visibility, ``hidden``
+  flag or public id (deletion) change, whatever router does it: a story that stops being
+  listed loses its row, so the table holds nothing private and has no row-level security
+  (migration 0005; a policy would keep PostgreSQL from using the GIN index).  On PostgreSQL
   its ``tsv`` column is a generated ``tsvector`` of those words with a GIN index; on SQLite
   the same column is a generated NULL and search is a word-prefix LIKE on ``document`` — the
   two match exactly the same stories, since neither runs a text parser over the words.
@@ -217,25 +220,44 @@ def search_document(title: str, description: str) -> str:
     return " ".join(search_words(f"{title} {description}"))
 
 
+def is_listed(story: Story) -> bool:
+    """Listed: public, not hidden by moderation, not deleted (``security.listed_story_clause``
+    in Python).  Only listed stories have ``story_search`` rows."""
+    return (story.visibility == "public" and not story.hidden
+            and not story.public_id.startswith(DELETED_PREFIX))
+
+
+# What decides a story's search row: its words and whether it is listed.
+_SEARCH_ATTRIBUTES = ("title", "description", "visibility", "hidden", "public_id")
+
+
 @event.listens_for(Story, "after_insert")
 def _index_new_story(_mapper, connection, story: Story) -> None:
-    connection.execute(StorySearch.__table__.insert().values(
-        story_id=story.id, document=search_document(story.title, story.description)))
+    if is_listed(story):
+        connection.execute(StorySearch.__table__.insert().values(
+            story_id=story.id, document=search_document(story.title, story.description)))
 
 
 @event.listens_for(Story, "after_update")
 def _reindex_story(_mapper, connection, story: Story) -> None:
     state = inspect(story)
-    if not (state.attrs.title.history.has_changes()
-            or state.attrs.description.history.has_changes()):
+    if any(state.attrs[name].history.has_changes() for name in _SEARCH_ATTRIBUTES):
+        sync_search(connection, story)
+
+
+def sync_search(connection, story: Story) -> None:
+    """Make the story's search row match it: its current words while it is listed, no row
+    otherwise (unlisted, hidden or deleted stories are never found by search).  The stories
+    row is locked by the update that got here, so concurrent changes of one story queue."""
+    table = StorySearch.__table__
+    if not is_listed(story):
+        connection.execute(delete(table).where(table.c.story_id == story.id))
         return
     document = search_document(story.title, story.description)
-    done = connection.execute(update(StorySearch.__table__)
-                              .where(StorySearch.__table__.c.story_id == story.id)
+    done = connection.execute(update(table).where(table.c.story_id == story.id)
                               .values(document=document))
-    if done.rowcount == 0:  # a story from before migration 0003 that was not indexed
-        connection.execute(StorySearch.__table__.insert().values(story_id=story.id,
-                                                                 document=document))
+    if done.rowcount == 0:  # listed again (or from before migration 0003)
+        connection.execute(table.insert().values(story_id=story.id, document=document))
 
 
 def unindex_story(session, story_id: int) -> None:

@@ -1,4 +1,5 @@
-"""Request bodies and parameters of the ideas board, jobs and browse cursors.
+"""Request bodies and parameters of the ideas board, jobs and browse cursors; documented
+answers (browse pages, errors).
 
 Bodies follow ``studio.marketplace.schemas``: strict (unknown fields are a 422), every string
 bounded and free of NUL characters and lone surrogates.  Cursors are opaque to clients: URL-safe
@@ -18,6 +19,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from studio.marketplace.errors import ApiError
 from studio.marketplace.schemas import Strict, Tag, Text
+from studio.marketplace.settings import BROWSE_TOTAL_CAP
 
 SLUG_RE = r"^[a-z0-9][a-z0-9-]{0,39}$"
 IDEA_ID_RE = r"^idea_[A-Za-z0-9_-]{1,27}$"
@@ -88,6 +90,56 @@ class Review(Strict):
 class ErrorOut(BaseModel):
     detail: str
     code: str
+
+
+class StoryStatsOut(BaseModel):
+    views: int
+    likes: int
+    forks: int
+    downloads: int
+
+
+class ForkedFromOut(BaseModel):
+    story_id: str | None = Field(description="null when the source is not visible to you "
+                                 "(unlisted, or deleted)")
+    version: int
+    owner: str | None
+
+
+class StoryOut(BaseModel):
+    id: str
+    title: str
+    description: str
+    genre: str
+    tags: list[str]
+    licence: str
+    visibility: str
+    owner: str | None
+    latest_version: int
+    created_at: datetime
+    updated_at: datetime
+    stats: StoryStatsOut | None
+    forked_from: ForkedFromOut | None
+    liked_by_me: bool | None = Field(description="null when not logged in")
+
+
+class StoryPage(BaseModel):
+    """A page of ``GET /v1/stories``."""
+
+    items: list[StoryOut]
+    total: int = Field(description="the stories matching the filters, counted up to "
+                       f"{BROWSE_TOTAL_CAP:,}: when more match, this is {BROWSE_TOTAL_CAP:,} "
+                       "and total_is_lower_bound is true.  A cursor page repeats the count "
+                       "of the first page of its walk")
+    total_is_lower_bound: bool = Field(description=f"true when more than {BROWSE_TOTAL_CAP:,} "
+                                       "stories match (show it as \"1,000+\")")
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="the offset of the next page; null on the "
+                                    "last page and on cursor pages")
+    next_cursor: str | None = Field(description="pass it as cursor for the next page; null "
+                                    "on the last page")
+    sort: Literal["popular", "recent", "trending"]
 
 
 class AnalysisPending(BaseModel):

@@ -26,6 +26,10 @@ MAX_SEGMENTS = 100_000
 MAX_SEGMENT_CHARS = 100_000
 MAX_PAGE_SIZE = 100
 MAX_TAGS = 20
+# Browse counts at most this many matching stories; beyond it ``total`` is this number and
+# ``total_is_lower_bound`` is true ("1,000+"): an exact count of a large catalogue costs more
+# than the page itself, and cursor pages do not need it.
+BROWSE_TOTAL_CAP = 1000
 
 
 def default_data_dir() -> Path:
@@ -56,12 +60,27 @@ class Settings:
     max_page_size: int = MAX_PAGE_SIZE
     fork_full_threshold: float = 0.6
     trending_days: int = 7
+    # sort=trending reads story_stats.downloads_7d: bumped with every counted download, and
+    # recomputed from the daily counters by the job workers this often (and whenever the UTC
+    # day changes), so that old days fall out of the window.
+    trending_refresh_seconds: float = 3600.0
     idempotency_days: int = 7
     # argon2id cost; the defaults are argon2-cffi's (RFC 9106 "low memory" profile).  Tests
     # lower them through the environment to keep a session of many log-ins fast.
     password_time_cost: int = 3
     password_memory_kib: int = 65536
     password_parallelism: int = 4
+    # PostgreSQL connections per server process: enough for the requests a process really
+    # runs at once (each holds one at a time), so that connections are kept rather than
+    # opened and closed under load (PostgreSQL starts a process for each; SQLAlchemy closes
+    # an overflow connection when it comes back to a full pool).
+    db_pool_size: int = 15
+    db_max_overflow: int = 5
+    # Anonymous GET /v1/stories answers are kept this many seconds per server process (0: off):
+    # many visitors asking for the same first pages share one query.  Logged-in callers are
+    # never served from it (their pages carry their own ``liked_by_me``).
+    browse_cache_seconds: float = 2.0
+    browse_cache_mb: float = 32.0
 
     @classmethod
     def from_env(cls, env: os._Environ | dict | None = None) -> "Settings":

@@ -37,6 +37,10 @@ FAST_ARGON2 = {"STUDIO_MARKETPLACE_PASSWORD_TIME_COST": "1",
 # per user; tests of the quotas themselves start a server of their own (``_start(env=…)``).
 ROOMY_QUOTAS = {"STUDIO_MARKETPLACE_QUOTA_FREE_ITEMS": "1000000",
                 "STUDIO_MARKETPLACE_QUOTA_FREE_STORAGE_MB": "1000000"}
+# Functional tests read what they just wrote, also anonymously: the shared servers do not keep
+# anonymous browse answers (two seconds, by default); test_browse_speed.py tests that cache on a
+# server of its own.
+NO_BROWSE_CACHE = {"STUDIO_MARKETPLACE_BROWSE_CACHE_SECONDS": "0"}
 PG_DSN = os.environ.get("STUDIO_TEST_PG_DSN",
                         "host=127.0.0.1 port=5432 user=postgres dbname=test")
 
@@ -79,7 +83,8 @@ def _start(args: list[str], log: Path, env: dict[str, str] | None = None
            ) -> tuple[subprocess.Popen, str, socket.socket]:
     sock = _bound_socket()
     port = sock.getsockname()[1]
-    env = {**ROOMY_QUOTAS, **os.environ, "PYTHONUNBUFFERED": "1", **FAST_ARGON2, **(env or {})}
+    env = {**ROOMY_QUOTAS, **NO_BROWSE_CACHE, **os.environ, "PYTHONUNBUFFERED": "1",
+           **FAST_ARGON2, **(env or {})}
     env.pop("STUDIO_MARKETPLACE_DATABASE_URL", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "studio.marketplace.cli", "serve", *args,

@@ -244,4 +244,7 @@ def test_pending_ideas_are_private_in_postgresql_itself(postgresql_server, make_
             conn.execute("UPDATE ideas SET status = 'approved' WHERE id = %s", (idea_pk,))
     forced = {r[0] for r in server.sql("SELECT relname FROM pg_class WHERE relrowsecurity "
                                        "AND relforcerowsecurity AND relkind = 'r'")}
-    assert {"ideas", "idea_tags", "story_search"} <= forced
+    assert {"ideas", "idea_tags"} <= forced
+    # story_search lost its policies in 0005: it holds listed stories' words only
+    # (test_browse_speed.py checks that nothing else is in it)
+    assert "story_search" not in forced

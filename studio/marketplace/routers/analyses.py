@@ -56,7 +56,10 @@ def _analysis_out(story: Story, row: Analysis) -> dict:
 
 
 def _enqueue_now(ctx: Ctx, story: Story, number: int, analyser_version: str) -> None:
-    """Queue a version nobody queued (in a transaction of its own: this is a GET)."""
+    """Queue a version nobody queued (in a transaction of its own: this is a GET).  The
+    request's read transaction ends first, so the request never holds two pooled connections
+    at once (as ``common.counter_session``)."""
+    ctx.session.commit()
     session = ctx.db.session(write=True)
     try:
         jobs.enqueue_analysis(ctx.db, session, story, number, analyser_version)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Path
@@ -98,11 +97,12 @@ def bump(ctx: Ctx, story_id: int, *, views: int = 0, downloads: int = 0,
          forks: int = 0, likes: int = 0, separate: bool = False) -> None:
     """Add to a story's public counters (in a transaction of its own when ``separate``:
     GET requests count views and downloads without turning their read into a write)."""
+    counters = {"views": views, "downloads": downloads, "forks": forks, "likes": likes,
+                "downloads_7d": downloads}  # the trending window's, refreshed by the jobs
     session = counter_session(ctx) if separate else ctx.session
     try:
         session.execute(update(StoryStats).where(StoryStats.story_id == story_id).values(
-            views=StoryStats.views + views, downloads=StoryStats.downloads + downloads,
-            forks=StoryStats.forks + forks, likes=StoryStats.likes + likes))
+            {name: getattr(StoryStats, name) + n for name, n in counters.items() if n}))
         if views or downloads:
             stmt = ctx.db.insert(StoryDailyStats).values(
                 story_id=story_id, day=utcnow().date(), views=views, downloads=downloads)
@@ -117,28 +117,39 @@ def bump(ctx: Ctx, story_id: int, *, views: int = 0, downloads: int = 0,
             session.close()
 
 
-def stories_out(ctx: Ctx, stories: list[Story]) -> list[dict]:
+def stories_out(ctx: Ctx, stories: list[Story], *, stats: dict[int, StoryStats] | None = None,
+                names: dict[int, str] | None = None, tags: dict[int, list[str]] | None = None,
+                liked: set[int] | None = None) -> list[dict]:
+    """The stories as JSON.  What the caller read already (browse reads it with the page):
+    ``stats`` by story id, ``names`` (usernames by user id), ``tags`` by story id (sorted),
+    ``liked`` (the caller's liked story ids, when logged in)."""
     if not stories:
         return []
     ids = [s.id for s in stories]
     s = ctx.session
-    tags: dict[int, list[str]] = {}
-    for story_id, tag in s.execute(select(StoryTag.story_id, StoryTag.tag)
-                                   .where(StoryTag.story_id.in_(ids))
-                                   .order_by(StoryTag.tag)):
-        tags.setdefault(story_id, []).append(tag)
-    stats = {row.story_id: row for row in s.scalars(select(StoryStats)
-                                                    .where(StoryStats.story_id.in_(ids)))}
-    user_ids = {x.owner_id for x in stories} | {x.forked_from_owner_id for x in stories
-                                                if x.forked_from_owner_id}
-    names = dict(s.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all())
+    if tags is None:
+        tags = {}
+        for story_id, tag in s.execute(select(StoryTag.story_id, StoryTag.tag)
+                                       .where(StoryTag.story_id.in_(ids))
+                                       .order_by(StoryTag.tag)):
+            tags.setdefault(story_id, []).append(tag)
+    if stats is None:
+        stats = {row.story_id: row for row in s.scalars(select(StoryStats)
+                                                        .where(StoryStats.story_id.in_(ids)))}
+    names = dict(names or {})
+    user_ids = ({x.owner_id for x in stories} | {x.forked_from_owner_id for x in stories
+                                                 if x.forked_from_owner_id}) - set(names)
+    if user_ids:
+        names.update(s.execute(select(User.id, User.username)
+                               .where(User.id.in_(user_ids))).all())
     source_ids = [x.forked_from_story_id for x in stories if x.forked_from_story_id]
     sources = dict(s.execute(select(Story.id, Story.public_id).where(
         Story.id.in_(source_ids), visible_story_clause(ctx.user_id))).all()) \
         if source_ids else {}
-    liked = set(s.scalars(select(Like.story_id).where(Like.user_id == ctx.user_id,
-                                                      Like.story_id.in_(ids)))) \
-        if ctx.user else set()
+    if liked is None and ctx.user:
+        liked = set(s.scalars(select(Like.story_id).where(Like.user_id == ctx.user_id,
+                                                          Like.story_id.in_(ids))))
+    liked = liked or set()
     out = []
     for x in stories:
         st = stats.get(x.id)
@@ -177,6 +188,3 @@ def fork_out(ctx: Ctx, fork: Fork) -> dict:
         "created_at": fork.created_at, "updated_at": fork.updated_at,
     }
 
-
-def trending_since(days: int):
-    return utcnow().date() - timedelta(days=max(days, 1) - 1)

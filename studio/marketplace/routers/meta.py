@@ -10,7 +10,7 @@ from studio.marketplace.schemas_community import (
     MAX_CHAPTER_BYTES, MAX_FLAG_NOTE, MAX_PARAMETER_NAME, MAX_PARAMETERS,
 )
 from studio.marketplace.settings import (
-    API_VERSION, MAX_SEGMENT_CHARS, MAX_TAGS, SERVER_VERSION,
+    API_VERSION, BROWSE_TOTAL_CAP, MAX_SEGMENT_CHARS, MAX_TAGS, SERVER_VERSION,
 )
 
 router = APIRouter(prefix="/v1", tags=["meta"])
@@ -21,6 +21,7 @@ FEATURES = [
     "fork-strategies", "source-sync", "three-way-merge", "remix", "idempotency-keys",
     "community-chapters", "voice-templates", "views", "moderation-flags", "quotas",
     "ideas-board", "reference-analyses", "job-queue", "story-deletion", "cursor-pagination",
+    "browse-total-cap", "browse-cache",
 ]
 
 
@@ -46,6 +47,10 @@ def meta(request: Request) -> dict:
             "max_voice_parameters": MAX_PARAMETERS,
             "max_voice_parameter_name": MAX_PARAMETER_NAME,
             "max_flag_note": MAX_FLAG_NOTE,
+            # Browse counts up to this many stories (then total_is_lower_bound), and anonymous
+            # browse answers may be this many seconds old (0: never).
+            "browse_total_cap": BROWSE_TOTAL_CAP,
+            "browse_cache_seconds": settings.browse_cache_seconds,
         },
         "quotas": {tier: limits.out() for tier, limits in all_limits(request.app).items()},
         "flag_reasons": list(FLAG_REASONS),

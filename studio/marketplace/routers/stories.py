@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import delete, exists, func, select, tuple_
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import load_only
 
 from studio.marketplace import content, idempotency, jobs, quotas
 from studio.marketplace.deps import Ctx, get_ctx, get_user_ctx
 from studio.marketplace.errors import ApiError
-from studio.marketplace.models import Like, Story, StoryDailyStats, StoryStats, StoryTag, \
-    StoryVersion, User
+from studio.marketplace.models import Like, Story, StoryStats, StoryTag, StoryVersion, User
 from studio.marketplace.models_ops import find_deletion, retire_story, search_clause
 from studio.marketplace.routers.common import (
     StoryId, VersionNumber, bump, create_story, load_story, load_version, owned_story,
-    set_tags, stories_out, trending_since,
+    set_tags, stories_out,
 )
 from studio.marketplace.schemas import (
     MAX_TAGS, NewVersion, PublishStory, Tag, Text, UpdateStory, USERNAME_RE,
 )
-from studio.marketplace.schemas_ops import ErrorOut, decode_cursor, encode_cursor
+from studio.marketplace.schemas_ops import ErrorOut, StoryPage, decode_cursor, encode_cursor
 from studio.marketplace.security import listed_story_clause
 from studio.marketplace.security_community import check_not_hidden, moderation_marker
-from studio.marketplace.settings import MAX_PAGE_SIZE
+from studio.marketplace.settings import BROWSE_TOTAL_CAP, MAX_PAGE_SIZE
 
 router = APIRouter(prefix="/v1/stories", tags=["stories"])
 
@@ -63,7 +64,7 @@ def publish(body: PublishStory, ctx: Ctx = Depends(get_user_ctx)) -> JSONRespons
     return idempotency.run(ctx, body, action, status_code=201)
 
 
-@router.get("", summary="Browse and search public stories")
+@router.get("", summary="Browse and search public stories", response_model=StoryPage)
 def browse(
     ctx: Ctx = Depends(get_ctx),
     q: Annotated[Text | None, Query(max_length=200, description="words in title or "
@@ -77,12 +78,18 @@ def browse(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     cursor: Annotated[str | None, Query(max_length=500, description="the previous page's "
                                         "next_cursor (stable while stories are added)")] = None,
-) -> dict:
+) -> Response:
+    """Listed stories only (public, not hidden, not deleted), whoever asks.  Anonymous
+    answers may come from the server's short-lived cache (``browse_cache``).
+
+    ``total`` counts up to ``BROWSE_TOTAL_CAP`` stories (then ``total_is_lower_bound``); a
+    last page needs no count (it is its offset plus its items), and a cursor page reports
+    the total its walk's first page counted (the cursor carries it)."""
     query = select(Story).join(StoryStats, StoryStats.story_id == Story.id) \
         .where(listed_story_clause())
     if q and q.strip():  # word prefixes, the same on both backends (models_ops)
         query = query.where(search_clause(ctx.db.is_postgres, q))
-    if genre:
+    if genre:  # PostgreSQL keeps statistics of lower(genre) (0005)
         query = query.where(func.lower(Story.genre) == genre.strip().lower())
     if tags:
         query = query.where(exists(select(StoryTag.story_id).where(
@@ -90,39 +97,97 @@ def browse(
     if owner:
         query = query.where(Story.owner_id == select(User.id).where(User.username == owner)
                             .scalar_subquery())
-    total = ctx.session.scalar(select(func.count()).select_from(query.subquery()))
+    # The sort keys walk an index each (0005): stories by updated_at; story_stats by
+    # popularity, or by the stored trending count (studio.marketplace.trending).
     if sort == "recent":
         keys = [Story.updated_at, Story.id]
     elif sort == "popular":
-        keys = [StoryStats.likes + StoryStats.forks, Story.updated_at, Story.id]
+        keys = [StoryStats.popularity(), StoryStats.story_id]
     else:
-        recent = select(StoryDailyStats.story_id,
-                        func.sum(StoryDailyStats.downloads).label("downloads")) \
-            .where(StoryDailyStats.day >= trending_since(ctx.settings.trending_days)) \
-            .group_by(StoryDailyStats.story_id).subquery()
-        query = query.outerjoin(recent, recent.c.story_id == Story.id)
-        keys = [func.coalesce(recent.c.downloads, 0), StoryStats.likes + StoryStats.forks,
-                Story.id]
+        keys = [StoryStats.downloads_7d, StoryStats.popularity(), StoryStats.story_id]
     # Keyset pagination: the cursor is the last item's sort key (and id), so pages neither
     # repeat nor skip stories when new ones are published meanwhile.  offset still works.
+    counted = None
+    page_query = query
     if cursor:
         if offset:
             raise ApiError(422, "Pass either cursor or offset, not both.", "invalid_request")
-        after = decode_cursor(cursor, sort, CURSOR_KEYS[sort])
-        query = query.where(tuple_(*keys) < tuple(after))
-    rows = ctx.session.execute(query.add_columns(*keys).order_by(*(k.desc() for k in keys))
-                               .limit(limit + 1).offset(offset)).all()
-    stories = [row[0] for row in rows[:limit]]
-    next_cursor = encode_cursor(sort, list(rows[limit - 1][1:])) if len(rows) > limit else None
-    next_offset = offset + len(stories) if offset + len(stories) < total and not cursor \
-        else None
-    return {"items": stories_out(ctx, stories), "total": total, "limit": limit,
-            "offset": offset, "next_offset": next_offset, "next_cursor": next_cursor,
-            "sort": sort}
+        after, counted = _decode_cursor(cursor, sort)
+        page_query = query.where(tuple_(*keys) < tuple(after))
+    # The page with what stories_out would read next (its counters, owner, tags, and the
+    # caller's like): one statement instead of five.
+    extras = [StoryStats, User.username, _tag_list(ctx.db.is_postgres)]
+    if ctx.user:
+        extras.append(exists(select(Like.story_id).where(Like.user_id == ctx.user_id,
+                                                         Like.story_id == Story.id)))
+    rows = ctx.session.execute(
+        page_query.join(User, User.id == Story.owner_id).add_columns(*extras, *keys)
+        .order_by(*(k.desc() for k in keys)).limit(limit + 1).offset(offset)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if counted is None and not cursor and not more and (rows or not offset):
+        counted = offset + len(rows)  # the last page: nothing after it
+    if counted is None:  # up to one past the cap: "1,000+" costs 1,001 rows, not all
+        counted = ctx.session.scalar(select(func.count()).select_from(
+            query.with_only_columns(Story.id).limit(BROWSE_TOTAL_CAP + 1).subquery()))
+    stories = [row[0] for row in rows]
+    items = stories_out(ctx, stories, stats={row[0].id: row[1] for row in rows},
+                        names={row[0].owner_id: row[2] for row in rows},
+                        tags={row[0].id: _tags_of(row[3]) for row in rows},
+                        liked={row[0].id for row in rows if row[4]} if ctx.user else None)
+    page = StoryPage.model_validate({
+        "items": items, "total": min(counted, BROWSE_TOTAL_CAP),
+        "total_is_lower_bound": counted > BROWSE_TOTAL_CAP, "limit": limit, "offset": offset,
+        "next_offset": offset + len(stories) if more and not cursor else None,
+        "next_cursor": encode_cursor(sort, [*rows[-1][-len(keys):],
+                                            min(counted, BROWSE_TOTAL_CAP + 1)])
+        if more else None,
+        "sort": sort})
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
-CURSOR_KEYS = {"recent": (datetime, int), "popular": (int, datetime, int),
+def _tag_list(postgres: bool):
+    """A story's tags in one column, in the order stories_out lists them (by tag)."""
+    if postgres:
+        return select(func.array_agg(aggregate_order_by(StoryTag.tag, StoryTag.tag))) \
+            .where(StoryTag.story_id == Story.id).scalar_subquery()
+    return select(func.json_group_array(StoryTag.tag)) \
+        .where(StoryTag.story_id == Story.id).scalar_subquery()
+
+
+def _tags_of(value) -> list[str]:
+    if value is None:  # PostgreSQL: no tags
+        return []
+    if isinstance(value, str):  # SQLite: a JSON array, sorted here (BINARY, as ORDER BY)
+        return sorted(json.loads(value))
+    return list(value)
+
+
+# A cursor holds the last item's sort keys, then the (capped) count of its walk's first page.
+CURSOR_KEYS = {"recent": (datetime, int), "popular": (int, int),
                "trending": (int, int, int)}
+# Cursors of earlier servers: without the count; popular ones ordered by (likes + forks,
+# updated_at, id) before 0005, which resume after their (likes + forks, id).
+OLD_CURSOR_KEYS = {"recent": [(datetime, int)], "popular": [(int, datetime, int)],
+                   "trending": [(int, int, int)]}
+
+
+def _decode_cursor(cursor: str, sort: str) -> tuple[list, int | None]:
+    """(the sort keys to continue after, the first page's count or None)."""
+    try:
+        *keys, counted = decode_cursor(cursor, sort, (*CURSOR_KEYS[sort], int))
+    except ApiError as error:
+        for shape in OLD_CURSOR_KEYS[sort]:
+            try:
+                keys = decode_cursor(cursor, sort, shape)
+            except ApiError:
+                continue
+            return ([keys[0], keys[-1]] if shape != CURSOR_KEYS[sort] else keys), None
+        raise error
+    if not 0 <= counted <= BROWSE_TOTAL_CAP + 1:
+        raise ApiError(422, "Invalid cursor (bad count): pass back the next_cursor of a "
+                       "previous page unchanged, with the same sort.", "invalid_cursor")
+    return keys, counted
 
 
 @router.get("/{story_id}", summary="A story (public, or unlisted by its id)",
