@@ -268,6 +268,8 @@ class MarketplacePanel(Panel):
         self.more.setVisible(bool(self.next_cursor))
         total = page.get("total")
         shown = self.results.count()
+        if total is not None and page.get("total_is_lower_bound"):
+            total = f"{total:,}+"  # the server counts no further than that
         self.result_note.setText(f"{shown} of {total} stories" if total is not None
                                  else f"{shown} stories")
         if not more and self.results.count():
