@@ -8,6 +8,8 @@ row keeps a small manifest: chapters and scenes with their titles, meta, blob ha
 
 from __future__ import annotations
 
+import time
+
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -134,6 +136,9 @@ def _container(item: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
+GIL_BREATHER = 0.0002  # seconds, after each scene stored
+
+
 def store_content(session: Session, reference_story_id: int, number: int, changelog: str,
                   content: dict[str, Any]) -> ReferenceVersion:
     """Store a version's content once (blobs + manifest); an existing version is kept."""
@@ -153,6 +158,10 @@ def store_content(session: Session, reference_story_id: int, number: int, change
             entry["words"] = words
             entry["segments"] = len(segments)
             scenes.append(entry)
+            # This runs on the service thread for ~1 s with a 1M-word story; a short sleep
+            # per scene hands the GIL to the UI thread, which otherwise waits for it in
+            # 20-90 ms stalls (bench/marketplace_download_bench.py). Costs ~0.2 s per 1,000.
+            time.sleep(GIL_BREATHER)
         entry = _container(chapter)
         entry["scenes"] = scenes
         chapters.append(entry)

@@ -387,9 +387,12 @@ class MarketplacePanel(Panel):
 
     def _progress(self, done: int, total: int | None) -> None:
         if total:
-            self.progress.setRange(0, 1000)
-            self.progress.setValue(int(1000 * done / total))
-        else:
+            value = int(1000 * done / total)
+            if self.progress.maximum() != 1000:
+                self.progress.setRange(0, 1000)
+            if value != self.progress.value():  # setValue repaints at once
+                self.progress.setValue(value)
+        elif self.progress.maximum() != 0:
             self.progress.setRange(0, 0)
 
     def cancel_transfer(self) -> None:
