@@ -7,7 +7,7 @@ import asyncio
 import json
 import random
 
-from studio.sync import client
+from studio.sync import json_slices
 
 
 def _story(n: int) -> dict:
@@ -24,12 +24,12 @@ def _story(n: int) -> dict:
 def test_a_large_body_decodes_exactly_as_json_does_and_lets_the_loop_run():
     doc = _story(12)
     raw = json.dumps(doc, ensure_ascii=False).encode("utf-8")
-    assert len(raw) > client.LARGE_BODY  # the sliced path, not the small-body shortcut
+    assert len(raw) > json_slices.LARGE_BODY  # the sliced path, not the small-body shortcut
     ticks = 0
 
     async def main():
         nonlocal ticks
-        task = asyncio.ensure_future(client._json_sliced(raw))
+        task = asyncio.ensure_future(json_slices._json_sliced(raw))
         while not task.done():
             ticks += 1
             await asyncio.sleep(0)
@@ -49,11 +49,11 @@ def test_broken_large_bodies_give_none_like_the_small_path():
             expected = json.loads(broken)
         except ValueError:
             expected = None
-        assert asyncio.run(client._json_sliced(broken)) == expected
+        assert asyncio.run(json_slices._json_sliced(broken)) == expected
 
 
 def test_a_large_request_body_is_byte_for_byte_the_compact_encoding():
     doc = _story(12)
     expected = json.dumps(doc, ensure_ascii=False, separators=(",", ":"),
                           allow_nan=False).encode("utf-8")
-    assert asyncio.run(client._json_body(doc)) == expected
+    assert asyncio.run(json_slices._json_body(doc)) == expected
