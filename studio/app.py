@@ -100,6 +100,13 @@ def run_app(data_dir: Path, smoke: bool = False, timing: bool = False) -> int:
         spelling_ok = get_speller("en").is_correct("lighthouse")
         outcome["ok"] = outcome["ok"] and spelling_ok
         print(f"smoke: spelling dictionary: {'ok' if spelling_ok else 'MISSING'}", flush=True)
+        # …and the marketplace client (httpx, keyring, the outbox): it starts with the loop.
+        deadline = time.perf_counter() + 10
+        while window.marketplace.status is None and time.perf_counter() < deadline:
+            await asyncio.sleep(0.01)
+        client_ok = window.marketplace.status is not None
+        outcome["ok"] = outcome["ok"] and client_ok
+        print(f"smoke: marketplace client: {'ok' if client_ok else 'NOT STARTED'}", flush=True)
         window.close()
 
     async def main() -> None:

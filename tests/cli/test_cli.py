@@ -295,6 +295,7 @@ def test_smoke_builds_the_window_and_opens_the_sample(tmp_path: Path, cli) -> No
     data = tmp_path / "smoke"
     out = ok(cli("--smoke", data_dir=data, timeout=120))
     assert "story open: True" in out
+    assert "marketplace client: ok" in out  # httpx, the outbox drainer, qasync: all started
     assert story_lines(ok(cli("list", data_dir=data))) == [(1, SAMPLE_TITLE)]
     # a second start does not import the sample again
     assert "story open: True" in ok(cli("--smoke", data_dir=data, timeout=120))
