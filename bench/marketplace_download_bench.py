@@ -227,36 +227,8 @@ def publish(url: str, content: dict, n_small: int, seed: int) -> dict[str, Any]:
 
 # --- probes ----------------------------------------------------------------------------------
 
-class StallProbe:
-    """A precise timer; records (end time, gap) between consecutive timeouts."""
-
-    def __init__(self, interval_ms: int):
-        from PySide6.QtCore import Qt, QTimer
-
-        self.timer = QTimer()
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.setInterval(interval_ms)
-        self.timer.timeout.connect(self._tick)
-        self.last: float | None = None
-        self.ends: list[float] = []
-        self.gaps: list[float] = []
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        if self.last is not None:
-            self.ends.append(now)
-            self.gaps.append(now - self.last)
-        self.last = now
-
-    def start(self) -> None:
-        self.last = None
-        self.timer.start()
-
-    def stop(self) -> None:
-        self.timer.stop()
-
-    def between(self, t0: float, t1: float) -> list[tuple[float, float]]:
-        return [(e, g) for e, g in zip(self.ends, self.gaps) if t0 < e <= t1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ui_stall import StallProbe  # noqa: E402 - the same 1 ms probe as the UI stall bench
 
 
 class Trace:
