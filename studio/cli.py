@@ -110,6 +110,9 @@ def _run_command(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # the analyser's child process in a frozen build
     args = _parser().parse_args(argv)
     try:
         if args.command:

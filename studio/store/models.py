@@ -476,3 +476,6 @@ class StoryLink(Base):
     remote_fork_id: Mapped[str | None] = mapped_column(String(40), nullable=True)  # for remixes
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+from studio.store import models_ai as _models_ai  # noqa: E402,F401  (one metadata for all)

@@ -41,7 +41,8 @@ def _unavailable(exc: Exception) -> CredentialsUnavailable:
         "Service such as GNOME Keyring or KWallet on Linux).")
 
 
-def _call(fn, *args):
+def keyring_call(fn, *args):
+    """Call a keyring function; an unusable keyring becomes ``CredentialsUnavailable``."""
     try:
         return fn(*args)
     except keyring.errors.PasswordDeleteError:
@@ -55,12 +56,12 @@ def _call(fn, *args):
 def save_tokens(server_url: str, username: str, tokens: dict[str, Any]) -> None:
     """Store (replace) the token response of ``username`` on ``server_url``."""
     value = json.dumps(tokens, ensure_ascii=True, sort_keys=True, default=str)
-    _call(keyring.set_password, SERVICE, _key(server_url, username), value)
+    keyring_call(keyring.set_password, SERVICE, _key(server_url, username), value)
 
 
 def load_tokens(server_url: str, username: str) -> dict[str, Any] | None:
     """The stored token response, or None when there is none (or it is unreadable)."""
-    value = _call(keyring.get_password, SERVICE, _key(server_url, username))
+    value = keyring_call(keyring.get_password, SERVICE, _key(server_url, username))
     if not value:
         return None
     try:
@@ -73,7 +74,7 @@ def load_tokens(server_url: str, username: str) -> dict[str, Any] | None:
 def delete_tokens(server_url: str, username: str) -> None:
     """Forget the sign-in (no error when there was none)."""
     try:
-        _call(keyring.delete_password, SERVICE, _key(server_url, username))
+        keyring_call(keyring.delete_password, SERVICE, _key(server_url, username))
     except keyring.errors.PasswordDeleteError:
         pass
 

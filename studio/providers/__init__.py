@@ -1,0 +1,1 @@
+"""AI, voice and image providers: the offline default and HTTP services (see ``base``)."""

@@ -1,0 +1,83 @@
+"""One provider call, end to end: find the default provider of a capability, make it (its key
+from the keyring), await the call, record its usage, close it.
+
+``run_db(fn, *args)`` runs a blocking service function off the UI thread and returns an
+awaitable (the desktop passes its runner; tests and the CLI pass ``inline``).  Nothing is
+written when the call fails or is cancelled: usage is recorded only for a result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Awaitable, Callable, TypeVar
+
+from studio.domain.errors import StudioError
+from studio.providers import registry
+from studio.providers.base import Capability, Provider, ProviderConfig
+from studio.services import providers as provider_service
+from studio.store.database import Database
+
+R = TypeVar("R")
+RunDb = Callable[..., Awaitable[Any]]
+
+
+class NoProvider(StudioError):
+    """No configured provider offers the capability."""
+
+
+HOW_TO_ADD = ("Open Settings → AI providers (Ctrl+Alt+P) and add one: an OpenAI-compatible "
+              "service (hosted, or a local server such as Ollama or LM Studio), ElevenLabs for "
+              "voices, or an image service.")
+
+
+async def inline(fn: Callable[..., Any], *args: Any) -> Any:
+    """A ``run_db`` for tests and the CLI: the call in a worker thread."""
+    return await asyncio.to_thread(fn, *args)
+
+
+async def find(run_db: RunDb, db: Database, capability: Capability) -> ProviderConfig | None:
+    found = await run_db(provider_service.provider_for, db, capability.value)
+    return None if found is None else found[0]
+
+
+async def call(run_db: RunDb, db: Database, capability: Capability,
+               action: Callable[[Provider], Awaitable[R]], *, story_id: int | None = None,
+               purpose: str = "", offline_ok: bool = True) -> tuple[R, ProviderConfig]:
+    """Await ``action(provider)`` on the default provider of ``capability``; returns the result
+    and the configuration used.  ``offline_ok=False`` refuses the offline provider (for
+    callers that have their own offline path)."""
+    found = await run_db(provider_service.provider_for, db, capability.value)
+    if found is None or (not offline_ok and found[0].id == 0):
+        raise NoProvider(f"No provider for {capability.label.lower()} is set up. {HOW_TO_ADD}")
+    config, key = found
+    provider = registry.create(config, key)
+    try:
+        result = await action(provider)
+    finally:
+        await provider.aclose()
+    usage = getattr(result, "usage", None)
+    if usage is not None and config.id:
+        await run_db(provider_service.record_usage, db, config, usage, story_id, purpose)
+    return result, config
+
+
+async def test(run_db: RunDb, db: Database, provider_id: int,
+               key_override: str | None = None) -> str:
+    """Test one provider's connection (with a key typed but not yet saved, if given)."""
+    config = await run_db(provider_service.get_provider, db, provider_id)
+    return await test_config(config, key_override if key_override else await run_db(
+        _load_key, provider_id))
+
+
+async def test_config(config: ProviderConfig, key: str | None) -> str:
+    provider = registry.create(config, key)
+    try:
+        return await provider.test_connection()
+    finally:
+        await provider.aclose()
+
+
+def _load_key(provider_id: int) -> str | None:
+    from studio.providers import keys
+
+    return keys.load_key(provider_id) if provider_id else None
