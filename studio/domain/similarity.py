@@ -15,7 +15,7 @@ import math
 import re
 from collections import Counter
 from functools import lru_cache
-from typing import Iterable, Protocol
+from typing import Iterable, Mapping, Protocol, Sequence
 
 STOPWORDS = frozenset("""
 a about above after again against all am an and any are as at be because been before being
@@ -151,5 +151,29 @@ class TfidfSimilarity:
         return max(0.0, min(1.0, dot / (na * nb)))
 
 
-__all__ = ["STOPWORDS", "Similarity", "TfidfSimilarity", "content_words", "covered", "stem",
+class EmbeddingSimilarity:
+    """Cosine of embedding vectors an embeddings provider made beforehand (the engine runs
+    synchronously, so vectors are fetched before a turn and passed in, text → vector).
+    A pair with a text that was not embedded falls back to ``fallback`` (the offline TF-IDF),
+    so a partial answer never breaks a turn.  Negative cosines count as 0 (unrelated)."""
+
+    def __init__(self, vectors: Mapping[str, Sequence[float]], fallback: Similarity):
+        self._vectors = {t: list(map(float, v)) for t, v in vectors.items() if v}
+        self._fallback = fallback
+
+    def similarity(self, a: str, b: str) -> float:
+        va, vb = self._vectors.get(a), self._vectors.get(b)
+        if va is None or vb is None or len(va) != len(vb):
+            return self._fallback.similarity(a, b)
+        if a == b:
+            return 1.0 if a.strip() else 0.0
+        na = math.sqrt(sum(x * x for x in va))
+        nb = math.sqrt(sum(x * x for x in vb))
+        if not na or not nb:
+            return 0.0
+        dot = sum(x * y for x, y in zip(va, vb))
+        return max(0.0, min(1.0, dot / (na * nb)))
+
+
+__all__ = ["EmbeddingSimilarity", "STOPWORDS", "Similarity", "TfidfSimilarity", "content_words", "covered", "stem",
            "tokens"]

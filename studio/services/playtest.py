@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 from studio.domain import bible as bible_rules
 from studio.domain import chapters as graph_rules
 from studio.domain import divergence as engine
 from studio.domain.errors import ValidationError
-from studio.domain.similarity import TfidfSimilarity
+from studio.domain.similarity import EmbeddingSimilarity, Similarity, TfidfSimilarity
 from studio.services import bible as bible_service
 from studio.services.chapter_graph import check
 from studio.store.database import Database
@@ -84,9 +84,22 @@ def _check_turn(turn: dict[str, Any]) -> dict[str, Any]:
     return {"text": text, "state": state}
 
 
-def _similarity(graph: graph_rules.ChapterGraph, texts: list[str]) -> TfidfSimilarity:
+def _similarity(graph: graph_rules.ChapterGraph, texts: list[str],
+                embeddings: Mapping[str, Sequence[float]] | None = None) -> Similarity:
     corpus = [c.summary for c in graph.chapters] + [c.instructions for c in graph.chapters]
-    return TfidfSimilarity(corpus + texts)
+    offline = TfidfSimilarity(corpus + texts)
+    return EmbeddingSimilarity(embeddings, offline) if embeddings else offline
+
+
+def embedding_inputs(db: Database, story_id: int, text: str) -> list[str]:
+    """The texts a turn compares (every chapter's summary and the turn's text), for an
+    embeddings provider to turn into vectors before ``play_turn``."""
+    with db.session() as s:
+        graph = graph_rules.ChapterGraph.from_dict(repo.graph(s, story_id))
+    texts = [c.summary for c in graph.chapters if c.summary.strip()]
+    if text.strip():
+        texts.append(text)
+    return list(dict.fromkeys(texts))
 
 
 def _view(s, story_id: int, row, pending=None, last=None) -> PlaythroughView:
@@ -122,7 +135,8 @@ def open_playthrough(db: Database, story_id: int, uid: str) -> PlaythroughView:
 
 
 def _run_turn(s, story_id: int, row, world: engine.World, turn: dict[str, Any],
-              number: int) -> tuple[list[dict], dict]:
+              number: int, embeddings: Mapping[str, Sequence[float]] | None = None
+              ) -> tuple[list[dict], dict]:
     """One turn on the stored graph; applies adapt/alternate, returns relaxations to confirm."""
     data = repo.graph(s, story_id)
     graph = graph_rules.ChapterGraph.from_dict(data)
@@ -138,7 +152,7 @@ def _run_turn(s, story_id: int, row, world: engine.World, turn: dict[str, Any],
         if p.activated_turn is not None and p.completed_turn is None:
             texts[cid] = "\n".join(t["text"] for t in turns[p.activated_turn - 1:]
                                    if t.get("text")) + "\n" + turn["text"]
-    similarity = _similarity(graph, [t["text"] for t in turns] + [turn["text"]])
+    similarity = _similarity(graph, [t["text"] for t in turns] + [turn["text"]], embeddings)
     outcome = engine.step(graph, progress, state, similarity, world, texts)
     progress = dict(outcome.progress)
     pending: list[dict] = []
@@ -173,14 +187,18 @@ def _run_turn(s, story_id: int, row, world: engine.World, turn: dict[str, Any],
 
 
 def play_turn(db: Database, story_id: int, uid: str, text: str,
-              state: dict[str, Any] | None = None) -> PlaythroughView:
-    """Play the next turn: ``text`` is what happened; ``state`` what changed (location…)."""
+              state: dict[str, Any] | None = None,
+              embeddings: Mapping[str, Sequence[float]] | None = None) -> PlaythroughView:
+    """Play the next turn: ``text`` is what happened; ``state`` what changed (location…).
+    ``embeddings`` (text → vector, from ``embedding_inputs`` and an embeddings provider):
+    the similarity of intent and recent text uses them instead of the offline TF-IDF."""
     turn = _check_turn({"text": text, "state": state or {}})
     world = _world(db, story_id)
     with db.session() as s:
         row = repo.playthrough(s, story_id, uid)
         number = len(json.loads(row.turns_json)) + 1
-        pending, last = _run_turn(s, story_id, row, world, turn, number)
+        pending, last = _run_turn(s, story_id, row, world, turn, number, embeddings)
+        last["similarity"] = "embeddings" if embeddings else "offline"
         s.flush()
         return _view(s, story_id, row, pending, last)
 

@@ -186,19 +186,20 @@ def set_default(db: Database, capability: str, provider_id: int | None) -> None:
 
 def provider_for(db: Database, capability: str) -> tuple[ProviderConfig, str | None] | None:
     """The default provider of a capability and its key (read from the keyring), or None when
-    nothing can do it: the chosen one, else the first configured one that can, else offline."""
+    nothing can do it: the one the author chose; else the offline provider where it can (no
+    surprise network calls or costs); else the first configured provider that can."""
     cap = Capability(capability)
     with db.session() as s:
         chosen = repo.defaults(s).get(cap.value)
         rows = [_config(r) for r in repo.all_configs(s)]
-    candidates = [c for c in rows if c.id == chosen] + [
-        c for c in rows if cap in registry.capabilities(c) and c.id != chosen]
-    for config in candidates:
-        if cap in registry.capabilities(config):
-            return config, keys.load_key(config.id)
-    if cap in registry.capabilities(OFFLINE_CONFIG):
+    picked = next((c for c in rows if c.id == chosen), None)
+    if picked is None and cap in registry.capabilities(OFFLINE_CONFIG):
         return OFFLINE_CONFIG, None
-    return None
+    if picked is None:
+        picked = next((c for c in rows if cap in registry.capabilities(c)), None)
+    if picked is None:
+        return None
+    return picked, keys.load_key(picked.id)
 
 
 def record_usage(db: Database, config: ProviderConfig, usage: Usage,

@@ -37,19 +37,7 @@ class MarketplaceSession(QObject):
 
     def run_db(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future:
         """Run a service call on the runner thread; a future of its result on this loop."""
-        loop = asyncio.get_event_loop()
-        future: asyncio.Future = loop.create_future()
-
-        def done(result: Any) -> None:
-            if not future.done():
-                future.set_result(result)
-
-        def failed(exc: BaseException) -> None:
-            if not future.done():
-                future.set_exception(exc)
-
-        self.runner.run(fn, *args, on_done=done, on_error=failed)
-        return future
+        return self.runner.future(fn, *args)
 
     @property
     def url(self) -> str:

@@ -8,6 +8,7 @@ run on the UI thread.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import queue
 import threading
@@ -36,6 +37,23 @@ class ServiceRunner(QObject):
         self._finished.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._thread = threading.Thread(target=self._work, name="studio-services", daemon=True)
         self._thread.start()
+
+    def future(self, fn: Callable[..., Any], *args: Any) -> "asyncio.Future":
+        """``fn(*args)`` on the service thread, as a future of the running asyncio (qasync)
+        loop: how coroutines on the Qt loop await the database."""
+        loop = asyncio.get_event_loop()
+        future: asyncio.Future = loop.create_future()
+
+        def done(result: Any) -> None:
+            if not future.done():
+                future.set_result(result)
+
+        def failed(exc: BaseException) -> None:
+            if not future.done():
+                future.set_exception(exc)
+
+        self.run(fn, *args, on_done=done, on_error=failed)
+        return future
 
     def run(self, fn: Callable[..., Any], *args: Any, on_done: Callback | None = None,
             on_error: Callback | None = None, **kwargs: Any) -> int:

@@ -68,3 +68,12 @@ def presets(s: Session) -> list[ImagePresetRow]:
 
 def preset_by_name(s: Session, name: str) -> ImagePresetRow | None:
     return s.scalar(select(ImagePresetRow).where(ImagePresetRow.name == name))
+
+
+def upsert_preset(s: Session, name: str, provider_id: int | None, settings_json: str) -> None:
+    row = preset_by_name(s, name)
+    if row is None:
+        row = ImagePresetRow(name=name, created_at=utcnow())
+        s.add(row)
+    row.provider_id = provider_id
+    row.settings_json = settings_json

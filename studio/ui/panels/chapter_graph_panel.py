@@ -23,12 +23,13 @@ from studio.domain.errors import StudioError
 from studio.services import chapter_graph, chapter_import, playtest
 from studio.ui.commands import CallbackCommand
 from studio.ui.panels.base import Panel
+from studio.ui.panels.chapter_graph_ai import ChapterGraphAi
 from studio.ui.widgets.chapter_graph_view import ChapterGraphView
 from studio.ui.widgets.chapter_inspector import ChapterInspector
 from studio.ui.widgets.playtest_view import PlaytestView
 
 
-class ChapterGraphPanel(Panel):
+class ChapterGraphPanel(ChapterGraphAi, Panel):
     title = "Chapter Graph"
     object_name = "chapterGraphPanel"
     graphChanged = Signal()
@@ -325,13 +326,6 @@ class ChapterGraphPanel(Panel):
 
     def open_playthrough(self, uid: str) -> None:
         self._run(playtest.open_playthrough, uid, then=self._show_play)
-
-    def play_turn(self, text: str, state: dict) -> None:
-        if self.play is None:
-            return
-        self.playtest.set_busy(True, "Playing…")
-        self._run(playtest.play_turn, self.play.uid, text, state, then=self._show_play,
-                  on_error=self._play_error)
 
     def replay(self) -> None:
         if self.play is not None:
