@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import json
 import logging
+import ssl
 import time
 from typing import Any, Mapping
 
@@ -40,6 +42,12 @@ BACKOFF = 0.5  # first wait; doubles per retry
 USER_AGENT = "StoryStudio/0.1"
 
 
+@functools.lru_cache(maxsize=1)
+def _ssl_context() -> ssl.SSLContext:
+    """One verifying TLS context for every provider (making one costs ~30 ms)."""
+    return httpx.create_ssl_context()
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     """Seconds to wait from ``Retry-After`` (a number of seconds or an HTTP date)."""
     value = response.headers.get("retry-after", "").strip()
@@ -58,12 +66,13 @@ def _retry_after(response: httpx.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def service_message(response: httpx.Response) -> str:
-    """The error message the service put in its body, or a short excerpt of the body."""
+def service_message(response: httpx.Response, *secrets: str | None) -> str:
+    """The error message the service put in its body, or a short excerpt of the body, with
+    ``secrets`` redacted *before* it is cut short (a cut could keep half a key)."""
     try:
         data = response.json()
     except ValueError:
-        return response.text.strip()[:300]
+        return E.redact(response.text.strip(), *secrets)[:300]
     found: Any = data
     for path in (("error", "message"), ("detail", "message"), ("detail",), ("error",),
                  ("errors",), ("message",)):
@@ -71,12 +80,12 @@ def service_message(response: httpx.Response) -> str:
         for key in path:
             node = node.get(key) if isinstance(node, Mapping) else None
         if isinstance(node, str) and node.strip():
-            return node.strip()[:300]
+            return E.redact(node.strip(), *secrets)[:300]
         if node is not None and found is data:
             found = node
-    if isinstance(found, list) and found and isinstance(found[0], Mapping):
-        return str(found[0].get("msg") or found[0])[:300]  # FastAPI validation errors
-    return json.dumps(found)[:300]
+    if isinstance(found, list) and found and isinstance(found[0], Mapping):  # FastAPI
+        return E.redact(str(found[0].get("msg") or found[0]), *secrets)[:300]
+    return E.redact(json.dumps(found), *secrets)[:300]
 
 
 class HttpProvider:
@@ -94,7 +103,8 @@ class HttpProvider:
         self.base_url = base
         self._client = httpx.AsyncClient(
             base_url=base, timeout=httpx.Timeout(self.timeout),
-            headers={"User-Agent": USER_AGENT}, transport=transport, follow_redirects=False)
+            headers={"User-Agent": USER_AGENT}, transport=transport, follow_redirects=False,
+            verify=_ssl_context())
 
     # --- subclasses ---
 
@@ -122,7 +132,7 @@ class HttpProvider:
         return exc
 
     def _error_for(self, response: httpx.Response) -> E.ProviderError:
-        msg = E.redact(service_message(response), self._key)
+        msg = service_message(response, self._key).rstrip(".")
         status = response.status_code
         who = self.name()
         if status in (401, 403):
@@ -133,10 +143,10 @@ class HttpProvider:
             hint = f" It asks to wait {wait:g} s." if wait is not None else ""
             return E.RateLimited(f"{who} is rate limiting requests (429): {msg}.{hint}", wait)
         if status >= 500:
-            return E.ServiceFault(f"{who} failed on its side ({status}): {msg}")
+            return E.ServiceFault(f"{who} failed on its side ({status}): {msg}.")
         if 300 <= status < 400:
             return E.BadResponse(f"{who} answered with a redirect ({status}); check the base URL.")
-        return E.Refused(f"{who} refused the request ({status}): {msg}", status)
+        return E.Refused(f"{who} refused the request ({status}): {msg}.", status)
 
     async def request(self, method: str, path: str, *, json_body: Any = None,
                       data: Mapping[str, Any] | None = None, files: Any = None,
@@ -172,30 +182,16 @@ class HttpProvider:
             response = await self._client.request(method, path, json=json_body, data=data,
                                                   files=files, params=params,
                                                   headers=all_headers)
-        except UnicodeEncodeError:  # only the key can hold non-ASCII text in our headers
-            raise E.AuthFailed(f"The key of {self.config.name} contains characters that "
-                               "cannot be sent (copied with quotes or spaces?). Paste it "
-                               "again in Settings → AI providers.") from None
-        except httpx.LocalProtocolError:  # e.g. a control character inside the key
-            raise E.AuthFailed(f"The request to {self.name()} could not be sent: a header is "
-                               "invalid (check the key in Settings → AI providers).") from None
-        except httpx.RemoteProtocolError as exc:
-            if "message body" in str(exc):  # the headers came, the body was cut off
-                raise self._fail(E.BadResponse(
-                    f"{self.name()} sent an answer that was cut off (truncated).")) from None
-            raise self._fail(E.Unreachable(
-                f"{self.name()} closed the connection without answering.")) from None
-        except httpx.TimeoutException:
-            raise self._fail(E.TimedOut(
-                f"{self.name()} did not answer within {self.timeout:g} s.")) from None
-        except httpx.UnsupportedProtocol:
-            raise self._fail(E.Unreachable(
-                f"{self.config.name}: the base URL must start with http:// or https://.")) \
-                from None
-        except (httpx.TransportError, OSError) as exc:
-            reason = str(exc).strip() or type(exc).__name__
-            raise self._fail(E.Unreachable(
-                f"{self.name()} cannot be reached: {reason}.")) from None
+        except Exception as exc:  # noqa: BLE001 - mapped below, or raised as it is
+            failure = self._transport_failure(exc)
+            if failure is None:
+                raise
+        else:
+            failure = None
+        if failure is not None:
+            # Raised outside the handler: no __context__ holding httpx's exception, whose
+            # message may quote a header (the key) — even a suppressed context is reachable.
+            raise self._fail(failure)
         if response.status_code >= 300:
             raise self._error_for(response)
         if want == "response":
@@ -205,8 +201,33 @@ class HttpProvider:
         try:
             return response.json()
         except ValueError:
-            raise self._fail(E.BadResponse(
-                f"{self.name()} sent an answer that is not valid JSON (truncated?).")) from None
+            failure = E.BadResponse(
+                f"{self.name()} sent an answer that is not valid JSON (truncated?).")
+        raise self._fail(failure)
+
+    def _transport_failure(self, exc: Exception) -> E.ProviderError | None:
+        """Our error for a failure to send or to receive, None for anything else."""
+        if isinstance(exc, UnicodeEncodeError):  # only the key can be non-ASCII in our headers
+            return E.AuthFailed(f"The key of {self.config.name} contains characters that "
+                                "cannot be sent (copied with quotes or spaces?). Paste it "
+                                "again in Settings → AI providers.")
+        if isinstance(exc, httpx.LocalProtocolError):  # e.g. a control character in the key
+            return E.AuthFailed(f"The request to {self.name()} could not be sent: a header is "
+                                "invalid (check the key in Settings → AI providers).")
+        if isinstance(exc, httpx.RemoteProtocolError):
+            if "message body" in str(exc):  # the headers came, the body was cut off
+                return E.BadResponse(f"{self.name()} sent an answer that was cut off "
+                                     "(truncated).")
+            return E.Unreachable(f"{self.name()} closed the connection without answering.")
+        if isinstance(exc, httpx.TimeoutException):
+            return E.TimedOut(f"{self.name()} did not answer within {self.timeout:g} s.")
+        if isinstance(exc, httpx.UnsupportedProtocol):
+            return E.Unreachable(f"{self.config.name}: the base URL must start with http:// "
+                                 "or https://.")
+        if isinstance(exc, (httpx.TransportError, OSError)):
+            reason = E.redact(str(exc).strip(), self._key) or type(exc).__name__
+            return E.Unreachable(f"{self.name()} cannot be reached: {reason}.")
+        return None
 
     def bad(self, what: str) -> E.BadResponse:
         return E.BadResponse(f"{self.name()} sent an unexpected answer: {what}.")
