@@ -93,6 +93,8 @@ def _check_settings(kind_id: str, settings: Mapping[str, Any]) -> dict[str, Any]
             raise ValidationError("Provider", [spec.label], "is required")
         clean[key] = value
     for spec in kind.settings:
+        if clean.get(spec.key) in ("", None) and spec.default not in ("", None):
+            clean[spec.key] = spec.default  # the kind's default (e.g. its usual model)
         if spec.required and clean.get(spec.key) in ("", None):
             raise ValidationError("Provider", [spec.label], "is required")
     return clean
