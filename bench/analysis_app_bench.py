@@ -98,6 +98,20 @@ def main(argv: list[str] | None = None) -> int:
     bar = QProgressBar()
     bar.resize(400, 24)
     bar.show()
+    import gc
+
+    gc.freeze()  # as studio.app.build_main_window does once the window is built
+    gc_passes: list[tuple[int, float, float]] = []  # (generation, start, seconds)
+    gc_start: dict[str, float] = {}
+
+    def on_gc(phase: str, info: dict) -> None:
+        if phase == "start":
+            gc_start["t"] = time.perf_counter()
+        elif "t" in gc_start:
+            gc_passes.append((info["generation"], gc_start["t"],
+                              time.perf_counter() - gc_start.pop("t")))
+
+    gc.callbacks.append(on_gc)
     probe = StallProbe(args.probe_ms)
     marks: dict[str, float] = {}
     out: dict[str, Any] = {"words_target": args.words, "progress_reports": 0}
@@ -171,7 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     phases = {}
     for name in ("prepare", "analyse", "store", "again"):
         t0, t1 = marks[f"{name}_t0"], marks[f"{name}_t1"]
-        phases[name] = {"seconds": round(t1 - t0, 3), **gap_stats(probe.between(t0, t1))}
+        slow_gc = [round(sec * 1000, 1) for g, t, sec in gc_passes if t0 <= t <= t1
+                   and sec > 0.008]
+        phases[name] = {"seconds": round(t1 - t0, 3), **gap_stats(probe.between(t0, t1)),
+                        "gc_passes_over_8ms": slow_gc}
     total = marks["store_t1"] - marks["prepare_t0"]
     whole = gap_stats(probe.between(marks["prepare_t0"], marks["again_t1"]))
     out.update(phases=phases, total_seconds=round(total, 3), ui=whole,

@@ -52,9 +52,48 @@ class StoredAnalysis:
 
 
 def content_hash(content: dict[str, Any]) -> str:
-    data = json.dumps({p: content.get(p) for p in PARTS}, sort_keys=True, ensure_ascii=False,
-                      separators=(",", ":"))
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+    """SHA-256 of the analysed parts as canonical JSON, fed piece by piece (one scene at a
+    time): a single ``json.dumps`` of a 1M-word story is one C call that holds the GIL for a
+    tenth of a second, long enough to stall the UI thread."""
+    digest = hashlib.sha256()
+
+    def feed(value: Any) -> None:
+        digest.update(json.dumps(value, sort_keys=True, ensure_ascii=False,
+                                 separators=(",", ":")).encode("utf-8"))
+        digest.update(b"\x1e")
+
+    manuscript = content.get("manuscript") or {}
+    chapters = manuscript.get("chapters") if isinstance(manuscript, dict) else None
+    feed({k: v for k, v in manuscript.items() if k != "chapters"}
+         if isinstance(manuscript, dict) else manuscript)
+    for chapter in chapters if isinstance(chapters, list) else []:
+        if not isinstance(chapter, dict):
+            feed(chapter)
+            continue
+        feed({k: v for k, v in chapter.items() if k != "scenes"})
+        for scene in chapter.get("scenes") or []:
+            feed(scene)
+    feed(content.get("scene_bible"))
+    return digest.hexdigest()
+
+
+def encode_result(result: dict[str, Any]) -> str:
+    """The result as JSON lines of small pieces (``analysis_process.pieces``): stored and read
+    back on the service thread without one long GIL-holding ``json`` call."""
+    return "\n".join(json.dumps([kind, list(path), value], ensure_ascii=False,
+                                 separators=(",", ":"))
+                      for kind, path, value in analysis_process.pieces(result))
+
+
+def decode_result(text: str) -> dict[str, Any]:
+    if text.startswith("{"):  # a whole JSON document (never written now; kept readable)
+        return json.loads(text)
+    result: dict[str, Any] = {}
+    for line in text.split("\n"):
+        if line:
+            kind, path, value = json.loads(line)
+            analysis_process.apply_piece(result, kind, path, value)
+    return result
 
 
 def _content(s, story_id: int, version_number: int | None) -> dict[str, Any]:
@@ -75,7 +114,7 @@ def prepare(db: Database, story_id: int, version_number: int | None = None) -> P
         digest = content_hash(content)
         row = _row(s, story_id, digest)
         if row is not None:
-            return Prepared(story_id, digest, version_number, json.loads(row.result_json), None)
+            return Prepared(story_id, digest, version_number, decode_result(row.result_json), None)
     return Prepared(story_id, digest, version_number, None, content)
 
 
@@ -87,7 +126,7 @@ def store(db: Database, prepared: Prepared, result: dict, seconds: float) -> Non
         repo.add(s, story_id=prepared.story_id, content_hash=prepared.content_hash,
                  insights_version=INSIGHTS_VERSION, version_number=prepared.version_number,
                  words=int(result.get("words") or 0), seconds=round(seconds, 3),
-                 result_json=json.dumps(result, ensure_ascii=False))
+                 result_json=encode_result(result))
 
 
 def analyse(db: Database, story_id: int, version_number: int | None = None,
@@ -113,7 +152,7 @@ def latest(db: Database, story_id: int) -> StoredAnalysis | None:
             return None
         current = row.content_hash == content_hash(_content(s, story_id, None))
         return StoredAnalysis(row.story_id, row.content_hash, row.version_number, row.words,
-                              row.seconds, row.created_at, json.loads(row.result_json),
+                              row.seconds, row.created_at, decode_result(row.result_json),
                               current)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from studio.domain.errors import StudioError
 
@@ -28,22 +28,82 @@ class AnalysisFailed(StudioError):
     """The analyser failed (a bug): the message says how; nothing was stored."""
 
 
-def _child(conn, content: Mapping[str, Any]) -> None:  # runs in the child process
-    from studio.domain.insights import analyse_manuscript
+CHUNK = 100  # list items per message: every pickle stays small (see ``_send_result``)
 
-    last: dict[str, float] = {}
 
-    def progress(stage: str, fraction: float) -> None:
-        if fraction in (0.0, 1.0) or fraction - last.get(stage, -1.0) >= 0.01:
-            last[stage] = fraction
-            conn.send(("progress", stage, fraction))
+def _receive_content(conn) -> dict[str, Any]:
+    """The content arrives in pieces (the parent sends chapter by chapter)."""
+    content: dict[str, Any] = {}
+    chapters: list = []
+    while True:
+        kind, value = conn.recv()
+        if kind == "chapter":
+            chapters.append(value)
+        elif kind == "rest":
+            content.update(value)
+        else:  # "end"
+            content["manuscript"] = {**(content.get("manuscript") or {}), "chapters": chapters}
+            return content
 
-    try:
-        conn.send(("done", analyse_manuscript(content, progress)))
-    except BaseException as exc:  # noqa: BLE001 — reported to the parent, which raises
-        conn.send(("error", f"{type(exc).__name__}: {exc}"))
-    finally:
-        conn.close()
+
+def pieces(result: dict[str, Any]) -> Iterator[tuple[str, tuple, Any]]:
+    """The result as small (kind, path, value) pieces — key by key, long lists and maps in
+    chunks — so that no single pickle or JSON call over it holds the GIL for long (one of a
+    1M-word analysis takes 20-50 ms: a visible stall of the UI thread).  ``apply_piece``
+    puts them back together."""
+    for key, value in result.items():
+        if isinstance(value, dict) and key in ("emotions", "pacing", "summaries", "themes"):
+            yield "set", (key,), {}
+            for sub, inner in value.items():
+                yield from _value_pieces((key, sub), inner)
+        else:
+            yield from _value_pieces((key,), value)
+
+
+def _value_pieces(path: tuple, value: Any) -> Iterator[tuple[str, tuple, Any]]:
+    if isinstance(value, list) and len(value) > CHUNK:
+        yield "set", path, []
+        for i in range(0, len(value), CHUNK):
+            yield "extend", path, value[i:i + CHUNK]
+    elif isinstance(value, dict) and len(value) > CHUNK:
+        yield "set", path, {}
+        items = list(value.items())
+        for i in range(0, len(items), CHUNK):
+            yield "update", path, dict(items[i:i + CHUNK])
+    else:
+        yield "set", path, value
+
+
+def apply_piece(result: dict[str, Any], kind: str, path: Sequence, value: Any) -> None:
+    node = result
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    if kind == "set":
+        node[path[-1]] = value
+    elif kind == "extend":
+        node[path[-1]].extend(value)
+    elif kind == "update":
+        node[path[-1]].update(value)
+    else:
+        raise ValueError(f"unknown piece {kind!r}")
+
+
+def _send_result(conn, result: dict[str, Any]) -> None:
+    for kind, path, value in pieces(result):
+        conn.send((kind, path, value))
+    conn.send(("done", None, None))
+
+
+def _send_content(conn, content: Mapping[str, Any]) -> None:
+    manuscript = content.get("manuscript")
+    chapters = manuscript.get("chapters") if isinstance(manuscript, Mapping) else None
+    rest = {k: v for k, v in content.items() if k != "manuscript"}
+    if isinstance(manuscript, Mapping):
+        rest["manuscript"] = {k: v for k, v in manuscript.items() if k != "chapters"}
+    conn.send(("rest", rest))
+    for chapter in chapters if isinstance(chapters, list) else []:
+        conn.send(("chapter", chapter))
+    conn.send(("end", None))
 
 
 def run(content: Mapping[str, Any], progress: Progress | None = None,
@@ -51,12 +111,18 @@ def run(content: Mapping[str, Any], progress: Progress | None = None,
     """``analyse_manuscript(content)`` in a child process; blocks the calling (worker)
     thread, never the UI.  ``cancel`` set → the child is terminated and AnalysisCancelled."""
     ctx = multiprocessing.get_context("spawn")
+    from_parent, to_child = ctx.Pipe(duplex=False)  # (reader, writer)
     parent, child = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_child, args=(child, dict(content)), daemon=True,
+    process = ctx.Process(target=_child_main, args=(from_parent, child), daemon=True,
                           name="studio-analyser")
     process.start()
     child.close()
+    from_parent.close()
+    result: dict[str, Any] = {}
     try:
+        sender = threading.Thread(target=_send_quietly, args=(to_child, content),
+                                  daemon=True, name="studio-analyser-feed")
+        sender.start()
         while True:
             if cancel is not None and cancel.is_set():
                 raise AnalysisCancelled("The analysis was cancelled; nothing was stored.")
@@ -66,22 +132,53 @@ def run(content: Mapping[str, Any], progress: Progress | None = None,
                                          f"{process.exitcode}); nothing was stored.")
                 continue
             try:
-                message = parent.recv()
+                kind, a, b = parent.recv()
             except EOFError:
                 raise AnalysisFailed("The analyser stopped without an answer; nothing was "
                                      "stored.") from None
-            if message[0] == "progress":
+            if kind == "progress":
                 if progress is not None:
-                    progress(message[1], message[2])
-            elif message[0] == "done":
-                return message[1]
+                    progress(a, b)
+            elif kind in ("set", "extend", "update"):
+                apply_piece(result, kind, a, b)
+            elif kind == "done":
+                return result
             else:
-                raise AnalysisFailed(f"The analysis failed: {message[1]}")
+                raise AnalysisFailed(f"The analysis failed: {a}")
     finally:
         if process.is_alive():
             process.terminate()
         process.join(timeout=5)
         parent.close()
+        to_child.close()
+
+
+def _send_quietly(conn, content: Mapping[str, Any]) -> None:
+    try:
+        _send_content(conn, content)
+    except (OSError, EOFError, ValueError):
+        pass  # the child is gone (cancelled or failed): the reader reports it
+
+
+def _child_main(from_parent, to_parent) -> None:  # runs in the child process
+    """Read the content from one pipe, answer on the other (progress, result, error)."""
+    from studio.domain.insights import analyse_manuscript
+
+    last: dict[str, float] = {}
+
+    def progress(stage: str, fraction: float) -> None:
+        if fraction in (0.0, 1.0) or fraction - last.get(stage, -1.0) >= 0.01:
+            last[stage] = fraction
+            to_parent.send(("progress", stage, fraction))
+
+    try:
+        content = _receive_content(from_parent)
+        _send_result(to_parent, analyse_manuscript(content, progress))
+    except BaseException as exc:  # noqa: BLE001 — reported to the parent, which raises
+        to_parent.send(("error", f"{type(exc).__name__}: {exc}", None))
+    finally:
+        to_parent.close()
+        from_parent.close()
 
 
 def run_inline(content: Mapping[str, Any], progress: Progress | None = None,
