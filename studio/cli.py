@@ -6,6 +6,7 @@
     studio list                            the stories in the library
     studio export-json STORY FILE          a story (id or exact title) to a JSON file
     studio import-json FILE                a story from a JSON file
+    studio analyse STORY [--version N] [--json]   the offline analysis (stored, reused)
 
 Errors meant for the user are printed as one clear line on stderr with exit status 2;
 anything else is a bug and keeps its traceback.
@@ -43,7 +44,36 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("file")
     imp = sub.add_parser("import-json", help="import a story from a JSON file")
     imp.add_argument("file")
+    ana = sub.add_parser("analyse", help="analyse a story offline (cast, emotions, themes, "
+                         "pacing, insights, summaries)")
+    ana.add_argument("story", help="story id or exact title")
+    ana.add_argument("--version", type=int, help="a saved version instead of the current text")
+    ana.add_argument("--json", action="store_true", help="print the whole result as JSON")
     return parser
+
+
+def _print_analysis(result: dict, cached: bool, as_json: bool) -> None:
+    import json
+
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+        return
+    pacing = (result.get("pacing") or {}).get("story") or {}
+    print(f"{result.get('words', 0):,} words, {result.get('chapters', 0)} chapters, "
+          f"{result.get('scenes', 0)} scenes" + ("  (unchanged: the stored analysis)"
+                                                  if cached else ""))
+    if pacing:
+        print(f"Dialogue {pacing.get('dialogue_ratio', 0):.0%}, readability "
+              f"{pacing.get('readability', 0):.0f} (Flesch), "
+              f"{pacing.get('mean_sentence_words', 0):.1f} words a sentence")
+    cast = result.get("cast") or []
+    if cast:
+        print("Cast: " + ", ".join(f"{c['name']} ({c['mentions']})" for c in cast[:12]))
+    keywords = (result.get("themes") or {}).get("keywords") or []
+    if keywords:
+        print("Themes: " + ", ".join(k["term"] for k in keywords[:10]))
+    for insight in result.get("insights") or []:
+        print(f"- {insight.get('message', '')}")
 
 
 def _open_db(args):
@@ -104,6 +134,12 @@ def _run_command(args) -> int:
         elif args.command == "import-json":
             story = portability.import_file(db, Path(args.file))
             print(f"Imported “{story.fields.title}” as story {story.id}")
+        elif args.command == "analyse":
+            from studio.services import analysis
+
+            story_id = _find_story(db, args.story)
+            result, cached = analysis.analyse(db, story_id, args.version)
+            _print_analysis(result, cached, args.json)
     finally:
         db.close()
     return 0

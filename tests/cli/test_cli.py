@@ -339,3 +339,15 @@ def test_the_app_runs_on_its_event_loop_and_closes_cleanly_on_sigterm(tmp_path: 
             proc.kill()
     assert proc.returncode == 0, err
     assert (data / "window.ini").exists()  # closeEvent ran: geometry and dock state kept
+
+
+def test_analyse_prints_the_analysis_and_reuses_it(library, cli) -> None:
+    data, story_id = library
+    first = ok(cli("analyse", str(story_id), data_dir=data))
+    assert "2 chapters, 3 scenes" in first and "Wren Calloway" in first
+    assert "unchanged" not in first
+    again = ok(cli("analyse", SAMPLE_TITLE, data_dir=data))
+    assert "unchanged: the stored analysis" in again
+    whole = json.loads(ok(cli("analyse", str(story_id), "--json", data_dir=data)))
+    assert {"cast", "emotions", "themes", "pacing", "insights", "summaries"} <= set(whole)
+    user_error(cli("analyse", "No such story", data_dir=data), "No story")
