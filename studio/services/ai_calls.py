@@ -69,6 +69,14 @@ async def test(run_db: RunDb, db: Database, provider_id: int,
         _load_key, provider_id))
 
 
+async def test_settings(run_db: RunDb, db: Database, config: ProviderConfig,
+                        key_override: str | None = None) -> str:
+    """Test settings as typed in the providers dialog, before they are saved: the key typed
+    (if any), else the key stored for ``config.id`` (a provider being edited), else none."""
+    key = key_override or (await run_db(_load_key, config.id) if config.id else None)
+    return await test_config(config, key)
+
+
 async def test_config(config: ProviderConfig, key: str | None) -> str:
     provider = registry.create(config, key)
     try:

@@ -174,6 +174,10 @@ class MainWindow(QMainWindow):
         self._action(view, "&Full Screen", self.toggle_full_screen,
                      QKeySequence.StandardKey.FullScreen, "actFullScreen")
 
+        settings = bar.addMenu("Se&ttings")
+        self._action(settings, "&AI Providers…", lambda: self.show_providers(), "Ctrl+Alt+P",
+                     "actProviders")
+
         helpm = bar.addMenu("&Help")
         self._action(helpm, "&About Story Studio", self.about, None, "actAbout")
 
@@ -243,6 +247,22 @@ class MainWindow(QMainWindow):
 
         self.outbox_dialog = OutboxDialog(self.marketplace, self)
         self.outbox_dialog.open()
+
+    def show_providers(self) -> None:
+        """Settings → AI providers (also opened from a module's "add a provider" hint)."""
+        from studio.ui.dialogs.providers_dialog import ProvidersDialog
+
+        dialog = getattr(self, "providers_dialog", None)
+        if dialog is None or not dialog.isVisible():
+            if dialog is not None:
+                dialog.deleteLater()  # closed earlier: a fresh one reads the providers anew
+            doc = self.document
+            dialog = ProvidersDialog(self.db, self.runner, doc.story_id if doc else None,
+                                     doc.detail.fields.title if doc else "", self)
+            self.providers_dialog = dialog
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
 
     def reload_story(self) -> None:
         """Read the open story afresh (after a pull changed it behind the panels' back)."""

@@ -3,20 +3,27 @@ Wordsmith Lab.  Any module can be opened in any order; the navigator shows which
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QFrame, QHBoxLayout, QLabel, QListWidget,
-    QListWidgetItem, QMessageBox, QScrollArea, QStackedWidget, QVBoxLayout, QWidget,
+    QListWidgetItem, QMessageBox, QPushButton, QScrollArea, QSplitter, QStackedWidget,
+    QVBoxLayout, QWidget,
 )
 
+from studio.domain import assist as assist_rules
 from studio.domain.modules import (
     MODULES, PLOT_TEMPLATE_LABELS, ModuleSpec, is_filled, module_spec, plot_template_acts,
 )
+from studio.services import assist as assist_service
 from studio.ui.panels.base import Panel
+from studio.ui.widgets.assist_pane import AssistPane
 from studio.ui.widgets.form import FormView, LineEdit, PlainTextEdit
+
+SUGGEST_SHORTCUT = "Ctrl+Shift+G"
 
 GENRES = module_spec("idea_spark").field("genre").choices
 
@@ -90,14 +97,26 @@ class ModulePage(QWidget):
         lay.setContentsMargins(12, 6, 12, 12)
         heading = QLabel(f"<span style='font-size:15pt; font-weight:600'>{spec.order}. "
                          f"{spec.title}</span>&nbsp;&nbsp;<i>{spec.tagline}</i>")
-        lay.addWidget(heading)
+        top = QHBoxLayout()
+        top.addWidget(heading, 1)
+        what = assist_rules.KINDS[spec.key].what
+        self.suggest_button = QPushButton(f"Suggest {what}")
+        self.suggest_button.setObjectName(f"{spec.key}_suggest")
+        self.suggest_button.setToolTip(
+            f"Ask your AI text provider for {what} built on what you wrote "
+            f"({SUGGEST_SHORTCUT}). Nothing changes until you insert one.")
+        self.suggest_button.clicked.connect(lambda: panel.suggest(spec.key))
+        top.addWidget(self.suggest_button, 0, Qt.AlignmentFlag.AlignBottom)
+        lay.addLayout(top)
         questions = QLabel("<br>".join(f"◆&nbsp;{q}" for q in spec.questions))
         questions.setObjectName("guidingQuestions")
         questions.setWordWrap(True)
         questions.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lay.addWidget(questions)
 
-        row = QHBoxLayout()
+        row = QSplitter(Qt.Orientation.Horizontal)
+        row.setObjectName(f"{spec.key}_split")
+        self.split = row
         notes_box = QWidget()
         notes_lay = QVBoxLayout(notes_box)
         notes_lay.setContentsMargins(0, 0, 6, 0)
@@ -110,7 +129,7 @@ class ModulePage(QWidget):
         self.notes.textChanged.connect(
             lambda: panel.edit(("input", spec.key), self.notes.toPlainText()))
         notes_lay.addWidget(self.notes)
-        row.addWidget(notes_box, 2)
+        row.addWidget(notes_box)
 
         self.form = FormView(spec.fields)
         self.form.setObjectName(f"{spec.key}_form")
@@ -127,8 +146,37 @@ class ModulePage(QWidget):
         holder_lay.addWidget(self.form)
         holder_lay.addStretch(1)
         scroll.setWidget(holder)
-        row.addWidget(scroll, 3)
-        lay.addLayout(row, 1)
+        row.addWidget(scroll)
+        self.assist = AssistPane(what)
+        self.assist.insertRequested.connect(lambda text: panel.insert_suggestion(spec.key, text))
+        self.assist.providersRequested.connect(panel.open_providers)
+        self.assist.dismissed.connect(self._assist_closed)
+        self.assist.hide()
+        row.addWidget(self.assist)
+        for index, stretch in enumerate((2, 3, 3)):
+            row.setStretchFactor(index, stretch)
+        row.setCollapsible(1, False)
+        self._sizes_before_assist: list[int] | None = None
+        lay.addWidget(row, 1)
+
+    def open_assist(self) -> None:
+        """Show the suggestions beside the form; on a narrow page the notes step aside (drag
+        the divider to bring them back) so the form and the suggestions stay readable."""
+        if not self.assist.isHidden():
+            return
+        sizes = self.split.sizes()
+        self._sizes_before_assist = sizes
+        width = sum(sizes) or self.width()
+        self.assist.show()
+        if width < 980:
+            self.split.setSizes([0, width * 11 // 20, width * 9 // 20])
+        else:
+            self.split.setSizes([width // 4, width * 2 // 5, width - width // 4 - width * 2 // 5])
+
+    def _assist_closed(self) -> None:
+        if self._sizes_before_assist:
+            self.split.setSizes(self._sizes_before_assist)
+        self._sizes_before_assist = None
 
     def _form_edited(self, path: tuple, value: Any) -> None:
         if self.spec.key == "plot_skeleton" and path == ("template",):
@@ -172,6 +220,8 @@ class ModulesPanel(Panel):
         self.navigator.currentRowChanged.connect(self._page_chosen)
         self._stale: set[str] = set()  # pages still showing an older state than the document
         self.navigator.setCurrentRow(0)
+        QShortcut(QKeySequence(SUGGEST_SHORTCUT), self, lambda: self.suggest(None),
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         body.addWidget(self.navigator)
         body.addWidget(self.pages, 1)
         lay.addLayout(body, 1)
@@ -205,6 +255,59 @@ class ModulesPanel(Panel):
             doc.edit(("output", "plot_skeleton", "acts"), plot_template_acts(template),
                      mergeable=False)
         doc.undo_stack.endMacro()
+
+    # --- module assist ---------------------------------------------------------------------
+
+    def _assist_context(self) -> tuple[str, dict[str, dict[str, Any]]]:
+        """The title and every module as they are on screen, unsaved edits included; each
+        module's notes go along, as the author's own thinking the ideas should build on."""
+        detail = self.document.detail
+        modules = {}
+        for key, state in detail.modules.items():
+            modules[key] = copy.deepcopy(dict(state.output))
+            if state.input_text.strip():
+                modules[key]["notes"] = state.input_text
+        return detail.fields.title, modules
+
+    def suggest(self, key: str | None = None) -> None:
+        """Ask the text provider for suggestions for module ``key`` (default: the one shown);
+        they appear beside the form, nothing is changed until the author inserts one."""
+        doc = self.document
+        if doc is None:
+            return
+        key = key or MODULES[max(0, self.navigator.currentRow())].key
+        if self.pages.currentWidget() is not self.page_by_key[key]:
+            self.show_module(key)
+        page = self.page_by_key[key]
+        db, run_db, story_id = doc.db, doc.runner.future, doc.story_id
+
+        def request():
+            title, modules = self._assist_context()
+            return assist_service.suggest(run_db, db, story_id, key, modules, title)
+
+        page.open_assist()
+        page.assist.run(request)
+
+    def insert_suggestion(self, key: str, text: str) -> None:
+        """Add a suggestion to the module (never over the author's text) as one undo step."""
+        doc = self.document
+        if doc is None:
+            return
+        old = doc.detail.modules[key].output
+        new = assist_rules.insert(key, old, text)
+        changed = [field for field in new if field in old and new[field] != old[field]]
+        if not changed:
+            return
+        label = f"Insert suggested {assist_rules.KINDS[key].what.rstrip('s')}"
+        doc.undo_stack.beginMacro(label)
+        for field in changed:
+            doc.edit(("output", key, field), new[field], text=label, mergeable=False)
+        doc.undo_stack.endMacro()
+
+    def open_providers(self) -> None:
+        opener = getattr(self.window(), "show_providers", None)
+        if opener is not None:
+            opener()
 
     def show_module(self, key: str) -> None:
         self.navigator.setCurrentRow([m.key for m in MODULES].index(key))
@@ -241,6 +344,9 @@ class ModulesPanel(Panel):
     def on_reloaded(self) -> None:
         doc = self.document
         self.setEnabled(doc is not None)
+        for page in self.page_by_key.values():  # suggestions belong to the story they were for
+            if not page.assist.isHidden():
+                page.assist.dismiss()
         self._loading = True
         try:
             if doc is not None:
@@ -262,6 +368,8 @@ class ModulesPanel(Panel):
             else:
                 key = target[1]
                 page = self.page_by_key[key]
+                if page.assist.cards:
+                    page.assist.sync_inserted(doc.detail.modules[key].output)
                 if self.pages.currentWidget() is page:
                     page.load(doc.detail.modules[key])
                 else:  # an undo or redo on another page: show it, filled afresh
