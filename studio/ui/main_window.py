@@ -155,6 +155,9 @@ class MainWindow(QMainWindow):
                                              "Ctrl+Shift+S", "actSaveVersion")
         self.act_compare = self._action(story, "&Compare with a Version…", self.compare_latest,
                                         "Ctrl+Shift+D", "actCompare")
+        for panel in self.panels:  # a panel may offer story actions (Analyse Story)
+            for action in getattr(panel, "story_actions", lambda _window: [])(self):
+                story.addAction(action)
         story.addSeparator()
         self.act_delete = self._action(story, "&Delete Story…",
                                        lambda: self.delete_story(None), None, "actDelete")
