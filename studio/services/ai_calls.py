@@ -42,11 +42,19 @@ async def find(run_db: RunDb, db: Database, capability: Capability) -> ProviderC
 
 async def call(run_db: RunDb, db: Database, capability: Capability,
                action: Callable[[Provider], Awaitable[R]], *, story_id: int | None = None,
-               purpose: str = "", offline_ok: bool = True) -> tuple[R, ProviderConfig]:
+               purpose: str = "", offline_ok: bool = True,
+               provider_id: int | None = None) -> tuple[R, ProviderConfig]:
     """Await ``action(provider)`` on the default provider of ``capability``; returns the result
     and the configuration used.  ``offline_ok=False`` refuses the offline provider (for
-    callers that have their own offline path)."""
-    found = await run_db(provider_service.provider_for, db, capability.value)
+    callers that have their own offline path).  ``provider_id``: that configured provider
+    instead of the default (an image preset names the service it was tuned for)."""
+    if provider_id:
+        found = await run_db(_chosen, db, provider_id)
+        if capability not in registry.capabilities(found[0]):
+            raise NoProvider(f"{found[0].name} cannot do {capability.label.lower()}; choose "
+                             "another provider (or the default) in the preset.")
+    else:
+        found = await run_db(provider_service.provider_for, db, capability.value)
     if found is None or (not offline_ok and found[0].id == 0):
         raise NoProvider(f"No provider for {capability.label.lower()} is set up. {HOW_TO_ADD}")
     config, key = found
@@ -83,6 +91,22 @@ async def test_config(config: ProviderConfig, key: str | None) -> str:
         return await provider.test_connection()
     finally:
         await provider.aclose()
+
+
+def _chosen(db: Database, provider_id: int) -> tuple[ProviderConfig, str | None]:
+    """A configured provider by id, with its key (for a call that names its provider).  A
+    kind that can work without a key (a local WebUI) still works when the keyring cannot be
+    used; one that needs a key reports the keyring's trouble."""
+    from studio.providers.keys import CredentialsUnavailable
+
+    config = provider_service.get_provider(db, provider_id)
+    try:
+        return config, _load_key(provider_id)
+    except CredentialsUnavailable:
+        kind = registry.kind(config.kind)
+        if kind.needs_key and not kind.key_optional:
+            raise
+        return config, None
 
 
 def _load_key(provider_id: int) -> str | None:

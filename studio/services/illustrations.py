@@ -1,6 +1,7 @@
 """Scene illustrations: a picture for a scene from its synopsis, the bible's style guide and
-the emotions of the characters in it, made by the default image provider with a generation
-preset, and stored with the story (so backups and exports carry it).
+the emotions of the characters in it, made with a generation preset by the preset's image
+provider (or the default one when the preset names none), and stored with the story (so
+backups and exports carry it).
 
 Presets (``image_presets``) hold the provider, model, parameters, style words and LoRA
 references; with none saved, ``DEFAULT_PRESET`` is used.
@@ -27,6 +28,8 @@ from studio.store.repositories import providers as providers_repo
 DEFAULT_PRESET = ImagePreset(name="Book illustration", style="detailed book illustration, "
                              "soft light, painterly", negative="text, watermark, signature")
 MAX_PROMPT = 1500
+STYLE_KEYS = ("visual_style", "tone", "genre")  # from the bible's style guide, in this order
+STYLE_CHARS = 300
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 
 
@@ -91,6 +94,15 @@ def save_preset(db: Database, preset: ImagePreset) -> None:
                                      json.dumps(data, sort_keys=True))
 
 
+def delete_preset(db: Database, name: str) -> None:
+    """Forget a saved preset (pictures made with it keep its name)."""
+    with db.session() as s:
+        row = providers_repo.preset_by_name(s, name)
+        if row is None:
+            raise NotFoundError(f"There is no image preset “{name}”.")
+        s.delete(row)
+
+
 def get_preset(db: Database, name: str | None) -> ImagePreset:
     presets = list_presets(db)
     if name is None:
@@ -117,10 +129,13 @@ def scene_prompt(db: Database, story_id: int, scene_uid: str) -> str:
     moods = [f"{names.get(st.character_id, 'a character')}: {', '.join(prompt_modifiers(st))}"
              for st in emotion_service.list_states(db, story_id) if st.scene_uid == scene_uid]
     style = bible.get("style_guide") or {}
-    style_words = [str(v).strip() for k, v in style.items()
-                   if isinstance(v, str) and v.strip() and k in ("visual_style", "tone", "genre")]
+    # The visual style is what a picture needs most; tone and genre colour it.  (The narrative
+    # style is about prose, not pictures.)  Each is cut short so one long note cannot crowd
+    # the scene itself out of the prompt.
+    style_words = [" ".join(str(style[k]).split())[:STYLE_CHARS] for k in STYLE_KEYS
+                   if isinstance(style.get(k), str) and style[k].strip()]
     parts = [f"{title}: {base}" if title and base else (base or title or "A scene"),
-             *(f"mood — {m}" for m in moods), *style_words[:2]]
+             *(f"mood — {m}" for m in moods), *style_words]
     return ". ".join(p.strip().rstrip(".") for p in parts if p.strip())[:MAX_PROMPT]
 
 
@@ -143,7 +158,8 @@ async def illustrate(run_db: RunDb, db: Database, story_id: int, scene_uid: str,
     text = prompt or await run_db(scene_prompt, db, story_id, scene_uid)
     result, config = await call(run_db, db, Capability.IMAGE,
                                 lambda p: p.generate_image(text, preset),
-                                story_id=story_id, purpose="illustration", offline_ok=False)
+                                story_id=story_id, purpose="illustration", offline_ok=False,
+                                provider_id=preset.provider_id)
     if not result.images:
         from studio.providers.errors import BadResponse
 
@@ -160,7 +176,10 @@ def scene_images(db: Database, story_id: int, scene_uid: str | None = None) -> l
 def latest_images(db: Database, story_id: int) -> dict[str, bytes]:
     """The newest picture of every illustrated scene (for the outline)."""
     with db.session() as s:
-        return {r.scene_uid: r.data for r in repo.of_story(s, story_id, with_data=True)}
+        newest = {r.scene_uid: r for r in repo.of_story(s, story_id)}  # ordered by id
+        # Only the newest picture of each scene is read (``data`` is deferred): a scene drawn
+        # ten times costs one image, not ten.
+        return {uid: row.data for uid, row in newest.items()}
 
 
 def image_data(db: Database, story_id: int, image_id: int) -> bytes:

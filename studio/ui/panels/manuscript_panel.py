@@ -22,6 +22,7 @@ from studio.domain.manuscript import STATUSES, count_words
 from studio.domain.outline import Outline, SceneSaved, SceneText, SearchHit
 from studio.services import manuscript
 from studio.ui.panels.base import Panel
+from studio.ui.panels.manuscript_images import SceneIllustrations
 from studio.ui.panels.manuscript_structure import StructureEditing
 from studio.ui.widgets.outline_tree import KIND_ROLE, UID_ROLE, OutlineTree
 from studio.ui.widgets.progress_chart import WritingProgressChart
@@ -43,7 +44,7 @@ class _OpenStoryRunner:
         return self._panel.document.runner.run(fn, *args, **kwargs)
 
 
-class ManuscriptPanel(StructureEditing, Panel):
+class ManuscriptPanel(SceneIllustrations, StructureEditing, Panel):
     title = "Manuscript"
     object_name = "manuscriptPanel"
     countsChanged = Signal(str)
@@ -78,6 +79,7 @@ class ManuscriptPanel(StructureEditing, Panel):
             buttons.addWidget(b)
         buttons.addStretch(1)
         left_lay.addLayout(buttons)
+        self.tool_row = buttons
         self.tree = OutlineTree()
         left_lay.addWidget(self.tree, 1)
         self.split.addWidget(left)
@@ -160,6 +162,7 @@ class ManuscriptPanel(StructureEditing, Panel):
         self.split.setSizes([250, 800, 300])
 
         self._connect()
+        self._setup_illustrations()
         self._count_timer = QTimer(self, singleShot=True, interval=400)
         self._count_timer.timeout.connect(self._update_live_count)
         self._restore_view_settings()
@@ -243,6 +246,7 @@ class ManuscriptPanel(StructureEditing, Panel):
         self.current_scene_uid = None
         self.outline = None
         self.tree.clear()
+        self._forget_scene_images()
         if doc is None:
             return
         doc.scene_text = self.editor.text_of
@@ -305,6 +309,7 @@ class ManuscriptPanel(StructureEditing, Panel):
             self.outline_view.set_outline(self.outline)
             self.outline_view.set_current_scene(self.current_scene_uid)
             self._outline_view_stale = False
+            self._load_scene_images()
         else:
             self._outline_view_stale = True
 

@@ -185,6 +185,9 @@ class StructureEditing:
             self.tree.setCurrentItem(item)
             menu.addAction("Add scene", lambda: self.add_scene())
             menu.addAction("Rename", lambda: self.tree.editItem(item, 0))
+            if item.data(0, KIND_ROLE) == "scene":
+                menu.addAction("Illustrate scene…",
+                               lambda: self.illustrate_scene(item.data(0, UID_ROLE)))
             if item.data(0, KIND_ROLE) == "chapter":
                 menu.addAction("Set word target…", self.ask_chapter_target)
                 menu.addAction("Edit synopsis…", lambda: self.ask_chapter_synopsis(

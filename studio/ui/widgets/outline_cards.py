@@ -62,13 +62,19 @@ def _collapse(text: str) -> str:
     return " ".join((text or "").split())
 
 
-def wrap_lines(text: str, font: QFont, width: int, max_lines: int) -> list[str]:
+def wrap_lines(text: str, font: QFont, width: int, max_lines: int, narrow_width: int = 0,
+               narrow_lines: int = 0) -> list[str]:
     """``text`` wrapped to ``width``; if it needs more than ``max_lines``, the last line is
-    elided (…)."""
+    elided (…).  The first ``narrow_lines`` lines are ``narrow_width`` wide (text flowing
+    around a card's thumbnail)."""
     text = _collapse(text)
     if not text or width <= 0:
         return []
-    if QFontMetrics(font).horizontalAdvance(text) <= width:
+
+    def line_width(n: int) -> int:
+        return narrow_width if n < narrow_lines and narrow_width > 0 else width
+
+    if QFontMetrics(font).horizontalAdvance(text) <= line_width(0):
         return [text]
     layout = QTextLayout(text, font)
     option = QTextOption()
@@ -80,7 +86,7 @@ def wrap_lines(text: str, font: QFont, width: int, max_lines: int) -> list[str]:
         line = layout.createLine()
         if not line.isValid():
             break
-        line.setLineWidth(width)
+        line.setLineWidth(line_width(len(spans)))
         spans.append((line.textStart(), line.textLength()))
     layout.endLayout()
     # QTextLayout counts UTF-16 units; map them back to Python indexes for astral characters.
@@ -100,7 +106,8 @@ def wrap_lines(text: str, font: QFont, width: int, max_lines: int) -> list[str]:
     lines = [text[at(s):at(s + n)].rstrip() for s, n in spans[:max_lines]]
     if len(spans) > max_lines:
         rest = text[at(spans[max_lines - 1][0]):]
-        lines[-1] = QFontMetrics(font).elidedText(rest, Qt.TextElideMode.ElideRight, width)
+        lines[-1] = QFontMetrics(font).elidedText(rest, Qt.TextElideMode.ElideRight,
+                                                  line_width(max_lines - 1))
     return lines
 
 

@@ -11,6 +11,9 @@ from studio.ui.widgets.outline_cards import (
     NO_SCENE_SYNOPSIS, NO_SCENES, SYNOPSIS_LINES, _blend, _Item, is_dark, status_colors,
     status_label, wrap_lines,
 )
+from studio.ui.widgets.outline_images import (
+    THUMB, THUMB_GAP, lines_beside, paint_thumbnail, thumbnail_rect,
+)
 
 
 class CardPainting:
@@ -139,12 +142,24 @@ class CardPainting:
         painter.drawRoundedRect(box, 6, 6)
         inner_w = r.width() - 2 * _PAD
         x = r.left() + _PAD
-        if item.cache is None or item.cache[0] != r.width():
+        # A scene's picture sits in the top-right corner; the text beside it is narrower.
+        pixmap = self.thumbs.pixmap(scene.uid, self.devicePixelRatioF())
+        text_w = inner_w - THUMB - THUMB_GAP if pixmap is not None else inner_w
+        key = (r.width(), pixmap is not None)
+        if item.cache is None or item.cache[0] != key:
             title, _status, words, _syn = self.card_strings(item)
-            item.cache = (r.width(),
-                          m.fm_bold.elidedText(title, Qt.TextElideMode.ElideRight, inner_w),
-                          wrap_lines(scene.synopsis, m.body, inner_w, SYNOPSIS_LINES), words)
-        _w, title, lines, words = item.cache
+            beside = 0 if pixmap is None else lines_beside(
+                _PAD + m.fm_bold.height() + 6 + m.chip_h + 8, m.fm.lineSpacing(), _PAD,
+                SYNOPSIS_LINES)
+            item.cache = (key,
+                          m.fm_bold.elidedText(title, Qt.TextElideMode.ElideRight, text_w),
+                          wrap_lines(scene.synopsis, m.body, inner_w, SYNOPSIS_LINES,
+                                     text_w, beside), words)
+        _key, title, lines, words = item.cache
+        if pixmap is not None:
+            edge = QColor(text_c)
+            edge.setAlphaF(0.22)
+            paint_thumbnail(painter, thumbnail_rect(r, _PAD), pixmap, edge)
         y = r.top() + _PAD
         painter.setFont(m.bold)
         painter.setPen(text_c)
@@ -153,7 +168,7 @@ class CardPainting:
         self._chip(painter, x, y, scene.status)
         painter.setFont(m.small)
         painter.setPen(dim)
-        painter.drawText(QRect(x, y, inner_w, m.chip_h),
+        painter.drawText(QRect(x, y, text_w, m.chip_h),
                          Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, words)
         y += m.chip_h + 8 + m.fm.ascent()
         if lines:

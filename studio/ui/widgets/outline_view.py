@@ -4,6 +4,8 @@ Everything is painted by one canvas widget inside the scroll area rather than bu
 widget per card: a thousand-scene outline would otherwise mean five thousand QLabels and
 half a second in ``set_outline``.  ``set_outline`` only places rectangles; text is wrapped and
 elided when a card is first painted (only visible cards are), and cached per card width.
+A scene's newest illustration (``set_images``) shows as a thumbnail in its card's corner,
+decoded on first paint too (``outline_images``).
 
 Keyboard: Tab / Shift+Tab and the arrow keys move between chapter headings and cards (Up and
 Down move by grid row), Home / End jump to the ends, Enter or Space activates.  Colours come
@@ -13,6 +15,7 @@ from the palette, except the status inks, which have a light and a dark variant.
 from __future__ import annotations
 
 import html
+from typing import Mapping
 
 from PySide6.QtCore import QEvent, QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent, QMouseEvent
@@ -23,6 +26,7 @@ from studio.ui.widgets.outline_cards import (
     _GAP, _MARGIN, _PAD, _SECTION_GAP, CARD_WIDTH, CHAPTER_SYNOPSIS_LINES, NO_CHAPTER_SYNOPSIS,
     NO_SCENE_SYNOPSIS, SYNOPSIS_LINES, _collapse, _Item, _Metrics, status_label, wrap_lines,
 )
+from studio.ui.widgets.outline_images import SceneImage, SceneThumbnails
 from studio.ui.widgets.outline_painting import CardPainting
 from studio.ui.widgets.progress_chart import words_text
 
@@ -58,8 +62,16 @@ class _OutlineCanvas(CardPainting, QWidget):
         self._hfw_cache: dict[int, int] = {}
         self._synopsis_h: dict[tuple[int, int], int] = {}
         self._m: _Metrics | None = None
+        self.thumbs = SceneThumbnails()
 
     # --- content ---------------------------------------------------------------------------
+
+    def set_images(self, images: Mapping[str, SceneImage]) -> None:
+        """Scene pictures by uid; only the cards whose picture changed are repainted."""
+        changed = self.thumbs.set_images(images)
+        for item in self.items:
+            if item.uid in changed:
+                self.update(item.rect.adjusted(-2, -2, 2, 2))
 
     def set_outline(self, outline: Outline) -> None:
         focused = self.items[self.focus_index].uid if 0 <= self.focus_index < len(
@@ -482,6 +494,17 @@ class OutlineView(QScrollArea):
 
     def current_scene(self) -> str | None:
         return self.canvas.current_uid
+
+    def set_images(self, images: Mapping[str, SceneImage]) -> None:
+        """The newest picture of each illustrated scene (encoded bytes or a QImage, by scene
+        uid), shown as a thumbnail on its card; scenes left out show none."""
+        self.canvas.set_images(images)
+
+    def has_image(self, uid: str) -> bool:
+        return self.canvas.thumbs.has(uid)
+
+    def image_uids(self) -> list[str]:
+        return self.canvas.thumbs.uids()
 
     # --- for the panel and for tests --------------------------------------------------------
 
