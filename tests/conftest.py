@@ -18,6 +18,22 @@ from studio.store.database import Database  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture
+def qt_loop(qapp):
+    """qasync's loop over the Qt loop that pytest-qt spins (STACK_NOTES), current for the test.
+    qasync registers an ``already_running`` loop as the thread's *running* loop; that is undone
+    after, or a later test's ``asyncio.run`` would refuse to start."""
+    import asyncio
+
+    import qasync
+
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    yield loop
+    asyncio.events._set_running_loop(None)
+    asyncio.set_event_loop(None)
+
+
 @pytest.fixture(autouse=True)
 def _collect_garbage():
     """Collect after each test so Qt and SQLite objects die in the test that made them."""

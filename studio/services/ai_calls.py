@@ -94,19 +94,9 @@ async def test_config(config: ProviderConfig, key: str | None) -> str:
 
 
 def _chosen(db: Database, provider_id: int) -> tuple[ProviderConfig, str | None]:
-    """A configured provider by id, with its key (for a call that names its provider).  A
-    kind that can work without a key (a local WebUI) still works when the keyring cannot be
-    used; one that needs a key reports the keyring's trouble."""
-    from studio.providers.keys import CredentialsUnavailable
-
+    """A configured provider by id, with its key (for a call that names its provider)."""
     config = provider_service.get_provider(db, provider_id)
-    try:
-        return config, _load_key(provider_id)
-    except CredentialsUnavailable:
-        kind = registry.kind(config.kind)
-        if kind.needs_key and not kind.key_optional:
-            raise
-        return config, None
+    return config, provider_service.key_for(config)
 
 
 def _load_key(provider_id: int) -> str | None:

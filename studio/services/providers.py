@@ -201,7 +201,21 @@ def provider_for(db: Database, capability: str) -> tuple[ProviderConfig, str | N
         picked = next((c for c in rows if cap in registry.capabilities(c)), None)
     if picked is None:
         return None
-    return picked, keys.load_key(picked.id)
+    return picked, key_for(picked)
+
+
+def key_for(config: ProviderConfig) -> str | None:
+    """The provider's key; a kind that needs none (a local server) works even when the
+    keyring cannot be read — only a kind that needs its key reports the keyring's trouble."""
+    kind = registry.kind(config.kind)
+    if not kind.needs_key:
+        return None
+    try:
+        return keys.load_key(config.id)
+    except keys.CredentialsUnavailable:
+        if kind.key_optional:
+            return None
+        raise
 
 
 def record_usage(db: Database, config: ProviderConfig, usage: Usage,

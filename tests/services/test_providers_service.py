@@ -117,3 +117,20 @@ def test_usage_is_summed_per_month_and_story(db):
     # the record survives the provider's removal, under its name
     providers.delete_provider(db, config.id)
     assert providers.usage_summary(db, story)[0].provider == "Local model"
+
+
+def test_a_locked_keyring_only_stops_providers_that_need_a_key(db, monkeypatch):
+    webui = providers.save_provider(db, "a1111", "WebUI", {"base_url": "http://127.0.0.1:9"})
+    local = _openai(db)
+    voices = providers.save_provider(db, "elevenlabs", "Voices", {})
+    providers.set_default(db, "image", webui.id)
+
+    def locked(_provider_id):
+        raise keys.CredentialsUnavailable("the keyring is locked")
+
+    monkeypatch.setattr(keys, "load_key", locked)
+    assert providers.provider_for(db, "image") == (webui, None)
+    assert providers.provider_for(db, "text") == (local, None)  # a local server needs none
+    with pytest.raises(keys.CredentialsUnavailable, match="locked"):
+        providers.provider_for(db, "speech")
+    assert voices.id

@@ -9,10 +9,8 @@ lands exactly once.
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest
-import qasync
 from PySide6.QtWidgets import QDialogButtonBox
 
 from studio.app import build_main_window
@@ -30,13 +28,6 @@ SCENES = {
 }
 
 
-@pytest.fixture
-def qt_loop(qapp):
-    """qasync's loop over the Qt loop that pytest-qt spins (STACK_NOTES)."""
-    loop = qasync.QEventLoop(qapp, already_running=True)
-    asyncio.set_event_loop(loop)
-    yield loop
-    asyncio.set_event_loop(None)
 
 
 @pytest.fixture

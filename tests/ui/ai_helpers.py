@@ -4,11 +4,8 @@ studio at it."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
-import pytest
-import qasync
 
 from studio.providers.base import Capability
 from studio.services import providers as provider_service
@@ -19,13 +16,6 @@ from tests.providers.fakes import (  # noqa: F401  (fixtures)
 SHOTS = Path("/tmp/shots")
 
 
-@pytest.fixture
-def qt_loop(qapp):
-    """qasync's loop over the Qt loop that pytest-qt spins (STACK_NOTES)."""
-    loop = qasync.QEventLoop(qapp, already_running=True)
-    asyncio.set_event_loop(loop)
-    yield loop
-    asyncio.set_event_loop(None)
 
 
 def use_fake_for_text(db, fake, name: str = "Fake OpenAI") -> int:

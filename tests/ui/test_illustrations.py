@@ -6,11 +6,8 @@ to add one.  Plus the outline's thumbnails on their own (hundreds of cards, brok
 
 from __future__ import annotations
 
-import asyncio
 import time
 
-import pytest
-import qasync
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QMessageBox, QTableWidgetItem
@@ -30,16 +27,6 @@ from tests.ui.conftest import settle
 FAKE_COLOUR = QColor((1234567 * 37) % 256, (1234567 * 91) % 256, (1234567 * 53) % 256)
 
 
-@pytest.fixture
-def qt_loop(qapp):
-    """qasync's loop over the Qt loop that pytest-qt spins (STACK_NOTES).  qasync registers
-    an ``already_running`` loop as the thread's *running* loop; that is undone after, or a
-    later test's ``asyncio.run`` would refuse to start ("called from a running event loop")."""
-    loop = qasync.QEventLoop(qapp, already_running=True)
-    asyncio.set_event_loop(loop)
-    yield loop
-    asyncio.events._set_running_loop(None)
-    asyncio.set_event_loop(None)
 
 
 def use_a1111(db, fake, name: str = "Local WebUI", **settings) -> int:

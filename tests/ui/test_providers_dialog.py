@@ -14,7 +14,7 @@ from studio.providers.base import Capability, Usage
 from studio.services import providers as provider_service
 from studio.services import stories
 from tests.ui.ai_helpers import (  # noqa: F401  (fixtures)
-    OPENAI_KEY, _openai_fake_server, openai_fake, qt_loop, shot, use_fake_for_text,
+    OPENAI_KEY, _openai_fake_server, openai_fake, shot, use_fake_for_text,
 )
 
 WRONG_KEY = "sk-wrong-key-99999999999"
@@ -53,7 +53,7 @@ def db_bytes(data_dir) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(data_dir.rglob("*")) if p.is_file())
 
 
-def test_add_test_and_keep_the_key_out_of_the_database(make_window, qtbot, qt_loop,
+def test_add_test_and_keep_the_key_out_of_the_database(make_window, qtbot,
                                                        openai_fake, memory_keyring, data_dir):
     window = make_window()
     dialog = open_dialog(qtbot, window)
@@ -99,7 +99,7 @@ def test_add_test_and_keep_the_key_out_of_the_database(make_window, qtbot, qt_lo
     assert memory_keyring.items[(keys.SERVICE, f"provider-{saved.config.id}")] == OPENAI_KEY
 
 
-def test_defaults_and_usage(make_window, qtbot, qt_loop, openai_fake):
+def test_defaults_and_usage(make_window, qtbot, openai_fake):
     window = make_window()
     provider_id = use_fake_for_text(window.db, openai_fake)
     provider_service.set_default(window.db, Capability.TEXT.value, None)
@@ -165,7 +165,7 @@ def test_defaults_and_usage(make_window, qtbot, qt_loop, openai_fake):
     assert table.item(text_row, 8).text() == "0.02"
 
 
-def test_errors_are_shown_and_nothing_typed_is_lost(make_window, qtbot, qt_loop, openai_fake,
+def test_errors_are_shown_and_nothing_typed_is_lost(make_window, qtbot, openai_fake,
                                                     memory_keyring, monkeypatch):
     window = make_window()
     dialog = open_dialog(qtbot, window)
@@ -215,7 +215,7 @@ def test_errors_are_shown_and_nothing_typed_is_lost(make_window, qtbot, qt_loop,
     assert provider_service.list_providers(window.db)[1:] == []
 
 
-def test_closing_the_dialog_cancels_a_hanging_test(make_window, qtbot, qt_loop, openai_fake):
+def test_closing_the_dialog_cancels_a_hanging_test(make_window, qtbot, openai_fake):
     window = make_window()
     use_fake_for_text(window.db, openai_fake)
     dialog = open_dialog(qtbot, window)
@@ -235,7 +235,7 @@ def test_closing_the_dialog_cancels_a_hanging_test(make_window, qtbot, qt_loop, 
     qtbot.waitUntil(lambda: openai_fake.requests[-1].disconnected, timeout=10_000)
 
 
-def test_the_test_button_cancels_too(make_window, qtbot, qt_loop, openai_fake):
+def test_the_test_button_cancels_too(make_window, qtbot, openai_fake):
     window = make_window()
     use_fake_for_text(window.db, openai_fake)
     dialog = open_dialog(qtbot, window)
