@@ -5,10 +5,11 @@ never stalling over 16 ms meanwhile.  This drives the same three steps the Analy
 with the same objects, while a 1 ms ``StallProbe`` (bench/ui_stall.py) measures the gaps of
 the Qt event loop and a progress bar repaints on every progress report:
 
-1. ``services.analysis.prepare`` on the service runner thread (read the manuscript and the
-   bible, hash them, look for a stored analysis);
-2. ``services.analysis_process.run`` from a worker thread: the analyser in a child process,
-   progress over a pipe, relayed to the UI thread by a queued signal;
+1. ``services.analysis.prepare`` on the service runner thread (the story's fingerprint from
+   a few small rows, and a look for a stored analysis);
+2. ``services.analysis_process.run_prepared`` from a worker thread: a child process reads
+   the story from the database file and analyses it, progress over a pipe, relayed to the
+   UI thread by a queued signal;
 3. ``services.analysis.store`` on the runner; then ``prepare`` again, which must find the
    stored result (an unchanged story is never analysed twice).
 
@@ -144,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         def work() -> None:
             try:
                 result, seconds = analysis_process.timed(
-                    analysis_process.run, p.content, relay.progress.emit, threading.Event())
+                    analysis_process.run_prepared, p, relay.progress.emit,
+                    threading.Event())
                 relay.finished.emit((p, result, seconds))
             except BaseException as exc:  # noqa: BLE001
                 relay.finished.emit(exc)

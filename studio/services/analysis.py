@@ -1,12 +1,15 @@
 """Story analysis use cases: analyse a story (or one of its versions) once, keep the result.
 
-An analysis is keyed by the SHA-256 of what it read (the manuscript and the effective scene
-bible, as canonical JSON) and the analyser's ``INSIGHTS_VERSION``: analysing an unchanged story
-or a version already analysed returns the stored result without running the analyser again.
+An analysis is keyed by a *fingerprint* of what it reads — chapter and scene titles and
+synopses, each scene's text digest (the ``content_hash`` the manuscript keeps per scene, which
+is also the key of its text in version snapshots) and the effective scene bible — and by the
+analyser's ``INSIGHTS_VERSION``.  The fingerprint is computed from a few small rows, never from
+the prose, so checking "was this analysed already?" costs milliseconds even for a 1M-word
+novel; analysing an unchanged story or a version already analysed returns the stored result.
 
-The desktop splits the work in three so its single service thread is never held for seconds:
-``prepare`` (read + hash + cache lookup, on the service thread), the analyser itself in a
-child process (``analysis_process.run``, from a worker thread), then ``store``.
+The desktop splits the work so its single service thread is never held for long: ``prepare``
+(fingerprint + lookup, on the service thread), then ``analysis_process.run_prepared`` from a
+worker thread — a child process that reads the story itself and analyses it — then ``store``.
 ``analyse`` does all three in one call for the CLI and tests.
 """
 
@@ -26,6 +29,7 @@ from studio.services import analysis_process
 from studio.services.publishing import collect_content, content_from_snapshot
 from studio.store.database import Database
 from studio.store.repositories import analyses as repo
+from studio.store.repositories import manuscript as manuscript_repo
 from studio.store.repositories import stories as stories_repo
 from studio.store.repositories import versions as versions_repo
 
@@ -38,7 +42,8 @@ class Prepared:
     content_hash: str
     version_number: int | None
     cached: dict | None            # the stored result, when this content was analysed
-    content: dict | None           # what to analyse, when it was not
+    content: dict | None = None    # what to analyse, when the caller already has it
+    db_path: str | None = None     # else the child process reads the story from here
 
 
 @dataclass(frozen=True)
@@ -51,32 +56,6 @@ class StoredAnalysis:
     created_at: datetime
     result: dict
     current: bool = False          # it is the analysis of the story as it is now
-
-
-def content_hash(content: dict[str, Any]) -> str:
-    """SHA-256 of the analysed parts as canonical JSON, fed piece by piece (one scene at a
-    time): a single ``json.dumps`` of a 1M-word story is one C call that holds the GIL for a
-    tenth of a second, long enough to stall the UI thread."""
-    digest = hashlib.sha256()
-
-    def feed(value: Any) -> None:
-        digest.update(json.dumps(value, sort_keys=True, ensure_ascii=False,
-                                 separators=(",", ":")).encode("utf-8"))
-        digest.update(b"\x1e")
-
-    manuscript = content.get("manuscript") or {}
-    chapters = manuscript.get("chapters") if isinstance(manuscript, dict) else None
-    feed({k: v for k, v in manuscript.items() if k != "chapters"}
-         if isinstance(manuscript, dict) else manuscript)
-    for chapter in chapters if isinstance(chapters, list) else []:
-        if not isinstance(chapter, dict):
-            feed(chapter)
-            continue
-        feed({k: v for k, v in chapter.items() if k != "scenes"})
-        for scene in chapter.get("scenes") or []:
-            feed(scene)
-    feed(content.get("scene_bible"))
-    return digest.hexdigest()
 
 
 def encode_result(result: dict[str, Any]) -> str:
@@ -96,6 +75,41 @@ def decode_result(text: str) -> dict[str, Any]:
             kind, path, value = json.loads(line)
             analysis_process.apply_piece(result, kind, path, value)
     return result
+
+
+def _feed(digest, value: Any) -> None:
+    digest.update(json.dumps(value, sort_keys=True, ensure_ascii=False,
+                             separators=(",", ":")).encode("utf-8"))
+    digest.update(b"\x1e")
+
+
+def fingerprint(s, story_id: int, version_number: int | None) -> str:
+    """The key of what an analysis of this text reads (see the module's docstring)."""
+    digest = hashlib.sha256()
+    if version_number is None:
+        scenes = manuscript_repo.scene_fingerprints(s, story_id)
+        for ch in manuscript_repo.live_chapters(s, story_id):
+            _feed(digest, [ch.uid, ch.title, ch.synopsis])
+            for scene in scenes.get(ch.id, []):
+                _feed(digest, list(scene))
+        bible = collect_content(s, story_id, ("scene_bible",))["scene_bible"]
+    else:
+        snap = versions_repo.snapshot(s, story_id, version_number)
+        for ch in (snap.get("manuscript") or {}).get("chapters") or []:
+            _feed(digest, [ch.get("id"), ch.get("title", ""), ch.get("synopsis", "")])
+            for sc in ch.get("scenes") or []:
+                _feed(digest, [sc.get("id"), sc.get("title", ""), sc.get("synopsis", ""),
+                               sc.get("content", "")])
+        bible = content_from_snapshot(s, story_id, snap, ("scene_bible",))["scene_bible"]
+    _feed(digest, bible)
+    return digest.hexdigest()
+
+
+def read_content(db: Database, story_id: int, version_number: int | None = None) -> dict:
+    """What the analyser reads: the manuscript and the effective bible (the whole prose)."""
+    with _collector_paused(), db.session() as s:
+        stories_repo.get(s, story_id)
+        return _content(s, story_id, version_number)
 
 
 def _content(s, story_id: int, version_number: int | None) -> dict[str, Any]:
@@ -125,14 +139,15 @@ def _collector_paused() -> Iterator[None]:
 
 
 def prepare(db: Database, story_id: int, version_number: int | None = None) -> Prepared:
-    with _collector_paused(), db.session() as s:
+    """The stored result (``cached``) of this text, or what the analyser needs to run."""
+    with db.session() as s:
         stories_repo.get(s, story_id)
-        content = _content(s, story_id, version_number)
-        digest = content_hash(content)
+        digest = fingerprint(s, story_id, version_number)
         row = _row(s, story_id, digest)
         if row is not None:
-            return Prepared(story_id, digest, version_number, decode_result(row.result_json), None)
-    return Prepared(story_id, digest, version_number, None, content)
+            return Prepared(story_id, digest, version_number,
+                            decode_result(row.result_json))
+    return Prepared(story_id, digest, version_number, None, db_path=str(db.path))
 
 
 def store(db: Database, prepared: Prepared, result: dict, seconds: float) -> None:
@@ -154,8 +169,13 @@ def analyse(db: Database, story_id: int, version_number: int | None = None,
     prepared = prepare(db, story_id, version_number)
     if prepared.cached is not None:
         return prepared.cached, True
-    run = analysis_process.run if in_process else analysis_process.run_inline
-    result, seconds = analysis_process.timed(run, prepared.content, progress, cancel)
+    if in_process:
+        result, seconds = analysis_process.timed(analysis_process.run_prepared, prepared,
+                                                 progress, cancel)
+    else:
+        content = read_content(db, story_id, version_number)
+        result, seconds = analysis_process.timed(analysis_process.run_inline, content,
+                                                 progress, cancel)
     store(db, prepared, result, seconds)
     return result, False
 
@@ -163,11 +183,11 @@ def analyse(db: Database, story_id: int, version_number: int | None = None,
 def latest(db: Database, story_id: int) -> StoredAnalysis | None:
     """The newest stored analysis of the story (``current`` when the story has not changed
     since)."""
-    with _collector_paused(), db.session() as s:
+    with db.session() as s:
         row = repo.newest(s, story_id, INSIGHTS_VERSION)
         if row is None:
             return None
-        current = row.content_hash == content_hash(_content(s, story_id, None))
+        current = row.content_hash == fingerprint(s, story_id, None)
         return StoredAnalysis(row.story_id, row.content_hash, row.version_number, row.words,
                               row.seconds, row.created_at, decode_result(row.result_json),
                               current)

@@ -31,12 +31,29 @@ class AnalysisFailed(StudioError):
 CHUNK = 100  # list items per message: every pickle stays small (see ``_send_result``)
 
 
-def _receive_content(conn) -> dict[str, Any]:
+def _read_story(conn, progress: Progress) -> dict[str, Any]:
+    """The content: read from the database when the parent names a story, else received."""
+    kind, value = conn.recv()
+    if kind != "story":
+        return _receive_content(conn, (kind, value))
+    from studio.services.analysis import read_content
+    from studio.store.database import Database
+
+    db_path, story_id, version_number = value
+    progress("reading", 0.0)
+    db = Database.attach(db_path)
+    try:
+        return read_content(db, story_id, version_number)
+    finally:
+        db.close()
+
+
+def _receive_content(conn, first: tuple[str, Any]) -> dict[str, Any]:
     """The content arrives in pieces (the parent sends chapter by chapter)."""
     content: dict[str, Any] = {}
     chapters: list = []
+    kind, value = first
     while True:
-        kind, value = conn.recv()
         if kind == "chapter":
             chapters.append(value)
         elif kind == "rest":
@@ -44,6 +61,7 @@ def _receive_content(conn) -> dict[str, Any]:
         else:  # "end"
             content["manuscript"] = {**(content.get("manuscript") or {}), "chapters": chapters}
             return content
+        kind, value = conn.recv()
 
 
 def pieces(result: dict[str, Any]) -> Iterator[tuple[str, tuple, Any]]:
@@ -110,6 +128,30 @@ def run(content: Mapping[str, Any], progress: Progress | None = None,
         cancel: threading.Event | None = None) -> dict:
     """``analyse_manuscript(content)`` in a child process; blocks the calling (worker)
     thread, never the UI.  ``cancel`` set → the child is terminated and AnalysisCancelled."""
+    return _in_child(("content", content), progress, cancel)
+
+
+def run_story(db_path: str, story_id: int, version_number: int | None,
+              progress: Progress | None = None,
+              cancel: threading.Event | None = None) -> dict:
+    """The same, the child reading the story from the database file itself: the parent
+    process never holds the prose (reading 1M words takes its thread 0.7 s, with pauses of
+    30-50 ms in single C calls that would stall the UI thread)."""
+    return _in_child(("story", (str(db_path), int(story_id), version_number)), progress,
+                     cancel)
+
+
+def run_prepared(prepared: Any, progress: Progress | None = None,
+                 cancel: threading.Event | None = None) -> dict:
+    """Run what ``services.analysis.prepare`` set up (its content, or its story)."""
+    if prepared.content is not None:
+        return run(prepared.content, progress, cancel)
+    return run_story(prepared.db_path, prepared.story_id, prepared.version_number, progress,
+                     cancel)
+
+
+def _in_child(job: tuple[str, Any], progress: Progress | None,
+              cancel: threading.Event | None) -> dict:
     ctx = multiprocessing.get_context("spawn")
     from_parent, to_child = ctx.Pipe(duplex=False)  # (reader, writer)
     parent, child = ctx.Pipe(duplex=False)
@@ -120,7 +162,7 @@ def run(content: Mapping[str, Any], progress: Progress | None = None,
     from_parent.close()
     result: dict[str, Any] = {}
     try:
-        sender = threading.Thread(target=_send_quietly, args=(to_child, content),
+        sender = threading.Thread(target=_send_quietly, args=(to_child, job),
                                   daemon=True, name="studio-analyser-feed")
         sender.start()
         while True:
@@ -153,9 +195,12 @@ def run(content: Mapping[str, Any], progress: Progress | None = None,
         to_child.close()
 
 
-def _send_quietly(conn, content: Mapping[str, Any]) -> None:
+def _send_quietly(conn, job: tuple[str, Any]) -> None:
     try:
-        _send_content(conn, content)
+        if job[0] == "content":
+            _send_content(conn, job[1])
+        else:
+            conn.send(("story", job[1]))
     except (OSError, EOFError, ValueError):
         pass  # the child is gone (cancelled or failed): the reader reports it
 
@@ -172,7 +217,7 @@ def _child_main(from_parent, to_parent) -> None:  # runs in the child process
             to_parent.send(("progress", stage, fraction))
 
     try:
-        content = _receive_content(from_parent)
+        content = _read_story(from_parent, progress)
         _send_result(to_parent, analyse_manuscript(content, progress))
     except BaseException as exc:  # noqa: BLE001 — reported to the parent, which raises
         to_parent.send(("error", f"{type(exc).__name__}: {exc}", None))

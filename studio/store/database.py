@@ -172,6 +172,13 @@ class Database:
         report = migrate(path, data_dir / "backups")
         return cls(path, make_engine(path), report)
 
+    @classmethod
+    def attach(cls, path: Path) -> "Database":
+        """Another process's view of a database the app has opened (and migrated): no
+        migration, no backup — for helper processes that read, such as the analyser."""
+        path = Path(path)
+        return cls(path, make_engine(path), MigrationReport(SCHEMA_HEAD, SCHEMA_HEAD, None))
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work: committed on success, rolled back (nothing half-written) on error."""

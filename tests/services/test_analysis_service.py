@@ -40,7 +40,7 @@ def test_analyse_once_then_from_the_store(db, monkeypatch):
     def refuse(*a, **k):
         raise AssertionError("an unchanged story was analysed again")
 
-    monkeypatch.setattr(analysis_process, "run", refuse)
+    monkeypatch.setattr(analysis_process, "run_prepared", refuse)
     again, cached = analysis.analyse(db, story)
     assert cached and again == result
     stored = analysis.latest(db, story)
@@ -48,7 +48,7 @@ def test_analyse_once_then_from_the_store(db, monkeypatch):
     # a change makes the stored analysis stale, and a new one is made
     manuscript.save_scene_text(db, story, scene, TEXT)
     assert not analysis.latest(db, story).current
-    monkeypatch.setattr(analysis_process, "run", analysis_process.run_inline)
+    monkeypatch.undo()
     fresh, cached = analysis.analyse(db, story)
     assert not cached and fresh["words"] < result["words"]
 
@@ -95,3 +95,26 @@ def test_one_click_actions(db):
     analysis_actions.set_scene_voice(db, story, scene, "sadness")
     notes = analysis_actions.scene_notes(db, story, scene)
     assert notes == {"emotion": "fear", "voice_template": "sorrow"}
+
+
+def test_the_fingerprint_follows_what_the_analyser_reads(db):
+    story, scene = _story(db)
+
+    def key(version=None):
+        with db.session() as s:
+            return analysis.fingerprint(s, story, version)
+
+    first = key()
+    v1 = versions.save_version(db, story, "first").number
+    assert key(v1) == first  # a version of the same text is the same text
+    analysis_actions.set_scene_emotion(db, story, scene, "joy")
+    assert key() == first  # notes on a scene are not prose
+    manuscript.update_scene(db, story, scene, title="Dusk")
+    retitled = key()
+    assert retitled != first
+    manuscript.save_scene_text(db, story, scene, TEXT + " The end.")
+    assert key() not in (first, retitled)
+    before_bible = key()
+    analysis_actions.add_character(db, story, "Brann")
+    assert key() != before_bible
+    assert key(v1) == first  # the version did not move

@@ -109,7 +109,7 @@ def test_unchanged_text_is_shown_from_the_store_without_a_child_process(
     def no_child(*_args, **_kwargs):
         raise AssertionError("the analyser was started for unchanged text")
 
-    monkeypatch.setattr(analysis_process, "run", no_child)
+    monkeypatch.setattr(analysis_process, "run_prepared", no_child)
     panel.result = None
     panel.analyse()
     analysed(window, panel, qtbot)
@@ -146,10 +146,10 @@ def test_cancel_stops_the_child_and_stores_nothing(make_window, qtbot, monkeypat
     window = make_window()
     story, _ = open_story(window, qtbot)
     panel = analysis_panel(window, qtbot)
-    real_run = analysis_process.run
+    real_run = analysis_process.run_prepared
     started: list[str] = []
 
-    def held_run(content, progress, cancel):
+    def held_run(prepared, progress, cancel):
         # The real child process; its first progress report waits for the author's Cancel,
         # so the cancel always lands while the child is working.
         def report(stage: str, fraction: float) -> None:
@@ -157,9 +157,9 @@ def test_cancel_stops_the_child_and_stores_nothing(make_window, qtbot, monkeypat
             progress(stage, fraction)
             cancel.wait(20)
 
-        return real_run(content, report, cancel)
+        return real_run(prepared, report, cancel)
 
-    monkeypatch.setattr(analysis_process, "run", held_run)
+    monkeypatch.setattr(analysis_process, "run_prepared", held_run)
     panel.analyse()
     qtbot.waitUntil(lambda: bool(started), timeout=TIMEOUT)
     qtbot.waitUntil(lambda: panel.stage_label.text().endswith("…"), timeout=5_000)

@@ -302,3 +302,17 @@ def reading_order(session: Session, story_id: int,
                                                  seg.text if with_text else "")))
     merged.sort(key=lambda item: item[0])
     return [row for _key, row in merged]
+
+
+def scene_fingerprints(session: Session, story_id: int) -> dict[int, list[tuple]]:
+    """Per live chapter id, its live scenes in order as (uid, title, synopsis, text digest):
+    enough to tell whether the prose changed without reading a word of it."""
+    rows = session.execute(
+        select(Scene.chapter_id, Scene.uid, Scene.title, Scene.synopsis, Scene.content_hash,
+               Scene.shared_blob)
+        .where(Scene.story_id == story_id, Scene.deleted_at.is_(None))
+        .order_by(Scene.chapter_id, Scene.position))
+    out: dict[int, list[tuple]] = {}
+    for chapter_id, uid, title, synopsis, digest, shared in rows:
+        out.setdefault(chapter_id, []).append((uid, title, synopsis, digest or shared or ""))
+    return out

@@ -1,7 +1,7 @@
 """The Story Analysis panel: who is in the story, how it feels, what it is about, how it moves.
 
 The analyser reads the whole story, which for a long novel takes seconds of pure Python.  It
-runs in a child process (``analysis_process.run``) started from a plain ``threading.Thread`` of
+runs in a child process (``analysis_process.run_prepared``) started from a plain ``threading.Thread`` of
 this panel — not from the service runner, whose single thread must stay free for autosave, and
 never on the UI thread.  Progress and the result come back through a queued Qt signal.  Reading
 the story and looking up a stored result (``analysis.prepare``) and storing the new one go

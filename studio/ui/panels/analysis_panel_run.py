@@ -4,7 +4,7 @@ A mixin of ``AnalysisPanel`` (kept apart so each module stays readable); it uses
 ``document``, ``_run``, ``version_box``, the toolbar widgets and ``_fresh``/``_cached``-style
 showing methods.
 
-Why a thread of our own: ``analysis_process.run`` blocks until the child process answers (up
+Why a thread of our own: ``analysis_process.run_prepared`` blocks until the child process answers (up
 to seconds for a long novel).  On the service runner it would hold up autosave for as long; on
 the UI thread it would freeze the window.  A ``threading.Thread`` per analysis waits for the
 child instead and reports through ``_Bridge``'s queued signals, so every slot runs on the UI
@@ -107,8 +107,8 @@ class AnalysisRunMixin:
                 cancel.set()
 
         try:
-            result, seconds = analysis_process.timed(analysis_process.run, prepared.content,
-                                                     progress, cancel)
+            result, seconds = analysis_process.timed(analysis_process.run_prepared,
+                                                     prepared, progress, cancel)
         except BaseException as exc:  # handed to the UI thread, never swallowed
             try:
                 bridge.failed.emit(generation, exc)
