@@ -22,7 +22,7 @@ from studio.domain.errors import StudioError
 from studio.domain.forks import segment_map
 from studio.domain.story_content import PARTS, normalise_bible, normalise_graph, \
     normalise_modules
-from studio.services import forking, publishing, reference_cache
+from studio.services import forking, publishing, reference_cache, voice_templates
 from studio.store.database import Database
 from studio.store.repositories import marketplace as repo
 from studio.store.repositories import stories as stories_repo
@@ -235,4 +235,6 @@ HANDLERS: dict[str, tuple[Prepare, Complete]] = {
     "unlike": (prepare_payload, complete_like),
     "report": (prepare_payload, complete_nothing),
     "register_fork": (prepare_payload, complete_register_fork),
+    voice_templates.OUTBOX_KIND: (voice_templates.prepare_publish,
+                                  voice_templates.complete_publish),
 }

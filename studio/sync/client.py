@@ -517,6 +517,13 @@ class MarketplaceClient:
                          "sort": sort, "limit": limit, "cursor": cursor})
         return await self._request("GET", "/v1/voice-templates", params=params)
 
+    async def publish_voice_template(self, body: dict, key: str) -> dict:
+        """POST /v1/voice-templates: ``body`` is name, description, emotion, ``parameters``
+        (numbers), tags, licence, visibility and optionally ``supersedes`` (the author's own
+        earlier template); answers the template (``id`` vt_…)."""
+        return await self._request("POST", "/v1/voice-templates", auth=REQUIRED, key=key,
+                                   body=body)
+
     async def voice_template(self, template_id: str) -> dict:
         return await self._request("GET", f"/v1/voice-templates/{_segment(template_id)}")
 

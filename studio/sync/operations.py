@@ -31,6 +31,10 @@ Specs and results:
     the server fork is created when ``remote_fork_id`` is None (``:fork``), its segments
     (``:edit``) and parts (``:parts``) are patched when non-empty, then it is published
     (``:publish``).  result ``{"fork_id", "remote_story_id", "remote_version", "story"}``.
+``publish_voice_template``
+    spec ``{"template_uid", "body": {name, description, emotion, parameters, tags, licence,
+    visibility, supersedes?}}`` → ``POST /v1/voice-templates``; result ``{"template_id",
+    "template"}``.
 """
 
 from __future__ import annotations
@@ -126,6 +130,12 @@ async def send_publish_remix(client: MarketplaceClient, spec: dict, key: str) ->
             "remote_version": _need(answer, "version"), "story": answer["story"]}
 
 
+async def send_publish_voice_template(client: MarketplaceClient, spec: dict, key: str
+                                      ) -> dict:
+    answer = await client.publish_voice_template(spec["body"], key)
+    return {"template_id": _need(answer, "id"), "template": answer}
+
+
 #: ``kind`` → ``send`` for ``Handler(prepare, SENDERS[kind], complete)``.
 SENDERS: dict[str, Send] = {
     "publish": send_publish,
@@ -134,4 +144,5 @@ SENDERS: dict[str, Send] = {
     "report": send_report,
     "register_fork": send_register_fork,
     "publish_remix": send_publish_remix,
+    "publish_voice_template": send_publish_voice_template,
 }
