@@ -39,7 +39,7 @@ def output(window) -> dict:
     return window.document.detail.modules["idea_spark"].output
 
 
-def test_suggest_insert_and_undo(make_window, qtbot, openai_fake):
+def test_suggest_insert_and_undo(make_window, qtbot, qt_loop, openai_fake):
     window = make_window()
     use_fake_for_text(window.db, openai_fake)
     openai_fake.configure(reply=REPLY)
@@ -104,7 +104,7 @@ def test_suggest_insert_and_undo(make_window, qtbot, openai_fake):
     assert page.assist.isHidden() and page.split.sizes()[0] > 0
 
 
-def test_shortcut_asks_for_the_shown_module(make_window, qtbot, openai_fake):
+def test_shortcut_asks_for_the_shown_module(make_window, qtbot, qt_loop, openai_fake):
     window = make_window()
     use_fake_for_text(window.db, openai_fake)
     openai_fake.configure(reply="1. Glass remembers every hand that touched it.\n"
@@ -143,7 +143,7 @@ def test_no_provider_explains_and_opens_the_dialog(make_window, qtbot, qt_loop):
     window.providers_dialog.close()
 
 
-def test_provider_errors_leave_the_module_alone(make_window, qtbot, openai_fake,
+def test_provider_errors_leave_the_module_alone(make_window, qtbot, qt_loop, openai_fake,
                                                 memory_keyring):
     window = make_window()
     provider_id = use_fake_for_text(window.db, openai_fake)
@@ -187,7 +187,7 @@ def test_provider_errors_leave_the_module_alone(make_window, qtbot, openai_fake,
     assert len(page.assist.cards) == 3
 
 
-def test_cancel_while_the_server_hangs(make_window, qtbot, openai_fake):
+def test_cancel_while_the_server_hangs(make_window, qtbot, qt_loop, openai_fake):
     window = make_window()
     use_fake_for_text(window.db, openai_fake)
     panel, page = new_story_on_idea_spark(qtbot, window)

@@ -53,7 +53,7 @@ def db_bytes(data_dir) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(data_dir.rglob("*")) if p.is_file())
 
 
-def test_add_test_and_keep_the_key_out_of_the_database(make_window, qtbot,
+def test_add_test_and_keep_the_key_out_of_the_database(make_window, qtbot, qt_loop,
                                                        openai_fake, memory_keyring, data_dir):
     window = make_window()
     dialog = open_dialog(qtbot, window)
@@ -99,7 +99,7 @@ def test_add_test_and_keep_the_key_out_of_the_database(make_window, qtbot,
     assert memory_keyring.items[(keys.SERVICE, f"provider-{saved.config.id}")] == OPENAI_KEY
 
 
-def test_defaults_and_usage(make_window, qtbot, openai_fake):
+def test_defaults_and_usage(make_window, qtbot, qt_loop, openai_fake):
     window = make_window()
     provider_id = use_fake_for_text(window.db, openai_fake)
     provider_service.set_default(window.db, Capability.TEXT.value, None)
@@ -165,7 +165,7 @@ def test_defaults_and_usage(make_window, qtbot, openai_fake):
     assert table.item(text_row, 8).text() == "0.02"
 
 
-def test_errors_are_shown_and_nothing_typed_is_lost(make_window, qtbot, openai_fake,
+def test_errors_are_shown_and_nothing_typed_is_lost(make_window, qtbot, qt_loop, openai_fake,
                                                     memory_keyring, monkeypatch):
     window = make_window()
     dialog = open_dialog(qtbot, window)
@@ -215,7 +215,7 @@ def test_errors_are_shown_and_nothing_typed_is_lost(make_window, qtbot, openai_f
     assert provider_service.list_providers(window.db)[1:] == []
 
 
-def test_closing_the_dialog_cancels_a_hanging_test(make_window, qtbot, openai_fake):
+def test_closing_the_dialog_cancels_a_hanging_test(make_window, qtbot, qt_loop, openai_fake):
     window = make_window()
     use_fake_for_text(window.db, openai_fake)
     dialog = open_dialog(qtbot, window)
@@ -235,7 +235,7 @@ def test_closing_the_dialog_cancels_a_hanging_test(make_window, qtbot, openai_fa
     qtbot.waitUntil(lambda: openai_fake.requests[-1].disconnected, timeout=10_000)
 
 
-def test_the_test_button_cancels_too(make_window, qtbot, openai_fake):
+def test_the_test_button_cancels_too(make_window, qtbot, qt_loop, openai_fake):
     window = make_window()
     use_fake_for_text(window.db, openai_fake)
     dialog = open_dialog(qtbot, window)
