@@ -51,6 +51,34 @@ def build_main_window(data_dir: Path):
     return window
 
 
+def _smoke_analyser() -> bool:
+    from studio.services import analysis_process
+
+    content = {"manuscript": {"chapters": [{"id": "c1", "title": "One", "scenes": [
+        {"id": "s1", "title": "A", "segments": [
+            {"id": "g1", "text": "“We sail at dawn,” said Ada, smiling with joy."}]}]}]}}
+    try:
+        result = analysis_process.run(content)
+    except Exception as exc:  # noqa: BLE001 — reported as a smoke failure
+        print(f"smoke: analyser error: {exc}", flush=True)
+        return False
+    return result.get("words", 0) > 0 and bool(result.get("emotions"))
+
+
+def _smoke_audio() -> bool:
+    import math
+    import struct
+
+    from studio.formats import audio
+
+    frames = b"".join(struct.pack("<h", int(8000 * math.sin(i / 8))) for i in range(8000))
+    try:
+        return audio.inspect(audio.wav_bytes(frames, 8000, 1), "smoke.wav").duration > 0.9
+    except Exception as exc:  # noqa: BLE001 — reported as a smoke failure
+        print(f"smoke: audio error: {exc}", flush=True)
+        return False
+
+
 def run_app(data_dir: Path, smoke: bool = False, timing: bool = False) -> int:
     from studio.domain.errors import StudioError
 
@@ -107,6 +135,15 @@ def run_app(data_dir: Path, smoke: bool = False, timing: bool = False) -> int:
         client_ok = window.marketplace.status is not None
         outcome["ok"] = outcome["ok"] and client_ok
         print(f"smoke: marketplace client: {'ok' if client_ok else 'NOT STARTED'}", flush=True)
+        # …the analyser's child process (multiprocessing in a frozen build) and its lexicon…
+        analyser_ok = await asyncio.to_thread(_smoke_analyser)
+        outcome["ok"] = outcome["ok"] and analyser_ok
+        print(f"smoke: analyser (child process): {'ok' if analyser_ok else 'FAILED'}",
+              flush=True)
+        # …and audio decoding for voice samples (miniaudio's compiled module).
+        audio_ok = _smoke_audio()
+        outcome["ok"] = outcome["ok"] and audio_ok
+        print(f"smoke: audio decoding: {'ok' if audio_ok else 'FAILED'}", flush=True)
         window.close()
 
     async def main() -> None:
