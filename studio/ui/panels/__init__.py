@@ -6,6 +6,7 @@ from studio.ui.panels.chapter_graph_panel import ChapterGraphPanel
 from studio.ui.panels.manuscript_panel import ManuscriptPanel
 from studio.ui.panels.marketplace_panel import MarketplacePanel
 from studio.ui.panels.modules_panel import ModulesPanel
+from studio.ui.panels.voice_panel import VoicePanel
 
 PANELS = [ModulesPanel, ManuscriptPanel, BiblePanel, ChapterGraphPanel, MarketplacePanel,
-          AnalysisPanel]
+          AnalysisPanel, VoicePanel]
