@@ -214,6 +214,24 @@ def merge_series(series: dict[str, Any] | None, own: dict[str, Any],
     style.update({k: v for k, v in (own.get("style_guide") or {}).items() if v})
     if style:
         result["style_guide"] = style
+    extensions = merge_extensions(series.get("extensions"), own.get("extensions"))
+    if extensions:
+        result["extensions"] = extensions
+    return result
+
+
+def merge_extensions(base: Any, own: Any) -> dict[str, Any]:
+    """Two ``extensions`` objects as one: objects merge key by key, ``own`` wins elsewhere.
+
+    Extensions hold other tools' data (lorebooks by id, …); a merge must not drop a book
+    because another object also has books, so it recurses instead of replacing.
+    """
+    result: dict[str, Any] = copy.deepcopy(base) if isinstance(base, dict) else {}
+    for key, value in (own or {}).items() if isinstance(own, dict) else ():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge_extensions(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
     return result
 
 

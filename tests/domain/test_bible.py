@@ -33,6 +33,28 @@ def test_schema_errors_name_the_path_and_reason():
     assert bible_problems({}) == []
 
 
+def test_extensions_hold_free_json_on_the_bible_characters_and_locations():
+    free = {"card": {"spec": "chara_card_v3", "data": {"n": [1, None, {"x": True}]}}}
+    bible = {"characters": [dict(ADA, extensions=free)],
+             "setting": {"locations": [{"name": "Gull Rock", "extensions": free}]},
+             "extensions": {"lorebooks": {"book_1": {"entries": []}}}}
+    assert bible_problems(bible) == []
+    for bad in ({"extensions": []}, {"characters": [dict(ADA, extensions="x")]},
+                {"setting": {"locations": [{"name": "Quay", "extensions": 3}]}}):
+        (path, reason), = bible_problems(bad)
+        assert path.endswith("extensions") and "object" in reason
+
+
+def test_merge_series_keeps_both_extensions_with_the_book_on_top():
+    series = {"extensions": {"lorebooks": {"book_a": {"name": "A"}}, "tool": 1}}
+    own = {"extensions": {"lorebooks": {"book_b": {"name": "B"}}, "tool": 2}}
+    merged = b.merge_series(series, own)
+    assert merged["extensions"] == {"lorebooks": {"book_a": {"name": "A"},
+                                                  "book_b": {"name": "B"}}, "tool": 2}
+    assert b.merge_series(series, {})["extensions"] == series["extensions"]
+    assert b.merge_series({"characters": []}, {}) == {}
+
+
 def test_duplicate_ids_unknown_targets_and_shared_aliases_are_refused():
     dup = {"characters": [ADA, dict(ADA, name="Ada Two", aliases=[])]}
     assert any(p[0] == "characters/1/id" and "already used" in p[1]
