@@ -312,6 +312,12 @@ def export(db: Database, story_id: int, format_id: str, out: Path,
     """
     exp = registry.exporter(format_id)
     doc, options = build_doc(db, story_id, options)
+    if format_id == JSON_FORMAT:  # the lossless record, version history included
+        from studio.services import portability
+
+        doc = dataclasses.replace(doc, extras={**doc.extras,
+                                               "portable": portability.export_story(db,
+                                                                                    story_id)})
     target = target_path(Path(out), doc.title, exp.extension, exp.folder)
     check_writable_folder(target.parent)
     if exp.folder and target.exists() and not target.is_dir():
