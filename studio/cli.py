@@ -7,6 +7,10 @@
     studio export-json STORY FILE          a story (id or exact title) to a JSON file
     studio import-json FILE                a story from a JSON file
     studio analyse STORY [--version N] [--json]   the offline analysis (stored, reused)
+    studio formats                         the formats it imports and exports
+    studio import FILE [--format F] [--into STORY]   a file or folder (Markdown, novelWriter…)
+    studio export STORY --format F OUT [--chapters …] [--synopses] [--scene-break X]
+                  [--standard-manuscript] [--author A] [--no-front-matter] [--cover IMG]
 
 Errors meant for the user are printed as one clear line on stderr with exit status 2;
 anything else is a bug and keeps its traceback.
@@ -49,6 +53,35 @@ def _parser() -> argparse.ArgumentParser:
     ana.add_argument("story", help="story id or exact title")
     ana.add_argument("--version", type=int, help="a saved version instead of the current text")
     ana.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    sub.add_parser("formats", help="list the formats Story Studio imports and exports")
+    fin = sub.add_parser("import", help="import a file or folder (Markdown, text, novelWriter, "
+                         "character cards, lorebooks, Twine, JSON)")
+    fin.add_argument("file")
+    fin.add_argument("--format", dest="format_id", help="importer id (default: by the file)")
+    fin.add_argument("--into", metavar="STORY", help="the story that bible entries or a "
+                     "chapter graph go into (id or exact title)")
+    fin.add_argument("--chapter-level", type=int, help="Markdown: heading level of chapters")
+    fin.add_argument("--scene-level", type=int, help="Markdown: heading level of scenes "
+                     "(0: none)")
+    fout = sub.add_parser("export", help="export a story (Markdown, HTML, DOCX, EPUB, PDF, "
+                          "JSON…)")
+    fout.add_argument("story", help="story id or exact title")
+    fout.add_argument("--format", dest="format_id", required=True, help="exporter id "
+                      "(see `studio formats`)")
+    fout.add_argument("out", help="file or folder to write")
+    fout.add_argument("--chapters", nargs="+", metavar="CHAPTER",
+                      help="only these chapters (numbers from 1, or chapter ids)")
+    fout.add_argument("--synopses", action="store_true", help="include synopses")
+    fout.add_argument("--scene-break", help="symbol between scenes (instead of scene titles)")
+    fout.add_argument("--standard-manuscript", action="store_true",
+                      help="DOCX: standard manuscript format")
+    fout.add_argument("--author", default="", help="author name (default: the story's)")
+    fout.add_argument("--no-front-matter", action="store_true",
+                      help="no title page / front matter")
+    fout.add_argument("--cover", help="EPUB: cover image")
+    fout.add_argument("--character", help="character card: the bible character's id")
+    fout.add_argument("--card-spec", choices=["v2", "v3"], default="v3",
+                      help="character card: spec version")
     return parser
 
 
@@ -120,6 +153,11 @@ def _run_command(args) -> int:
             db.close()
         return 0
 
+    if args.command == "formats":
+        from studio import cli_formats
+
+        return cli_formats.list_formats()
+
     from studio.services import portability, stories
 
     db = _open_db(args)
@@ -134,6 +172,10 @@ def _run_command(args) -> int:
         elif args.command == "import-json":
             story = portability.import_file(db, Path(args.file))
             print(f"Imported “{story.fields.title}” as story {story.id}")
+        elif args.command in ("import", "export"):
+            from studio import cli_formats
+
+            return cli_formats.run(db, args, _find_story)
         elif args.command == "analyse":
             from studio.services import analysis
 
