@@ -4,7 +4,9 @@ author's scene bible without ever overwriting what the author wrote.
 An imported character or location whose name (or an alias) is already in the bible is the same
 entry: it only fills the fields the author left empty, and adds aliases and traits not already
 there.  Everything else is appended.  World rules, events and threads are appended unless the
-same text is already there.  Pure Python: no Qt, SQL, network or files.
+same text is already there.  ``extensions`` (other tools' data: a card's fields, lorebook
+entries) are merged, never replaced: the book's entries a character already has stay, new ones
+are added.  Pure Python: no Qt, SQL, network or files.
 """
 
 from __future__ import annotations
@@ -56,6 +58,11 @@ def _fill(target: dict[str, Any], incoming: dict[str, Any], taken_aliases: set[s
                 if key == "aliases":
                     taken_aliases.update(_key(v) for v in new)
                 changed.append(key)
+        elif key == "extensions" and isinstance(value, dict):
+            merged = merge_extensions(current, value)
+            if merged != current:
+                target[key] = merged
+                changed.append(key)
         elif key == "assets" and isinstance(value, dict):
             assets = dict(current or {})
             missing = {k: v for k, v in value.items() if _empty(assets.get(k))}
@@ -67,6 +74,22 @@ def _fill(target: dict[str, Any], incoming: dict[str, Any], taken_aliases: set[s
             target[key] = copy.deepcopy(value)
             changed.append(key)
     return changed
+
+
+def merge_extensions(current: Any, incoming: dict[str, Any]) -> dict[str, Any]:
+    """Other tools' data (``extensions``) of an import added to what is stored: new keys are
+    added, objects merge key by key, lists gain the items they lack (a character's lorebook
+    entries from a second book); the stored value wins where both hold a plain value."""
+    result: dict[str, Any] = copy.deepcopy(current) if isinstance(current, dict) else {}
+    for key, value in incoming.items():
+        have = result.get(key)
+        if key not in result:
+            result[key] = copy.deepcopy(value)
+        elif isinstance(have, dict) and isinstance(value, dict):
+            result[key] = merge_extensions(have, value)
+        elif isinstance(have, list) and isinstance(value, list):
+            result[key] = have + [copy.deepcopy(v) for v in value if v not in have]
+    return result
 
 
 def _names_of(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -147,6 +170,9 @@ def merge_entries(bible: dict[str, Any], incoming: dict[str, Any]) -> tuple[dict
     _merge_setting(result, incoming.get("setting") or {}, report)
     _merge_timeline(result, incoming.get("timeline") or {}, report)
     _merge_threads(result, incoming.get("plot_threads") or [], report)
+    if isinstance(incoming.get("extensions"), dict) and incoming["extensions"]:
+        result["extensions"] = merge_extensions(result.get("extensions"),
+                                                incoming["extensions"])
     style = incoming.get("style_guide") or {}
     if isinstance(style, dict) and style:
         guide = result.setdefault("style_guide", {})
