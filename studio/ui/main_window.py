@@ -20,6 +20,7 @@ from studio.domain.story import StoryDetail, StorySummary
 from studio.services import portability, stories
 from studio.store.database import Database
 from studio.ui.document import StoryDocument
+from studio.ui.format_actions import FormatActions
 from studio.ui.library import LibraryView
 from studio.ui.marketplace_session import MarketplaceSession
 from studio.ui.panels import PANELS
@@ -129,6 +130,9 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file = bar.addMenu("&File")
         self._action(file, "&New Story", self.new_story, QKeySequence.StandardKey.New, "actNew")
+        file.addSeparator()
+        self.formats = FormatActions(self)  # Import…, Import a Folder…, Export…, drops
+        self.formats.add_to(file)
         file.addSeparator()
         self._action(file, "&Import Story (JSON)…", self.import_story, "Ctrl+I", "actImport")
         self.act_export = self._action(file, "&Export Story (JSON)…",
@@ -456,6 +460,7 @@ class MainWindow(QMainWindow):
         for action in (self.act_save_version, self.act_compare, self.act_delete,
                        self.act_export):
             action.setEnabled(doc is not None)
+        self.formats.update_enabled()
 
     def _value_changed(self, target: tuple) -> None:
         if target == ("story", "title") and self.document is not None:

@@ -1,0 +1,364 @@
+"""File ▸ Import… and File ▸ Export… in a real window, offscreen, driven without native file
+dialogs (``FormatActions.import_path``, ``ImportDialog.for_preview``, ``ExportDialog``).
+
+Formats arrive one module at a time; a test that needs one which is not registered yet is
+skipped (the dialogs themselves list whatever the registry has).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from studio.formats import registry
+from studio.formats.registry import BIBLE, ExportDoc, Exporter, ExportOptions, ImportPreview
+from studio.services import bible as bible_service
+from studio.services import manuscript, stories
+from studio.ui.dialogs.import_dialog import ImportDialog
+from tests.ui.conftest import settle
+
+SERAPHINA = Path("/work/shared/testdata/cards/default_Seraphina.png")
+SAMPLE_CHAPTERS = ("No. 997", "The Board’s Letter")
+
+MARKDOWN = """---
+title: The Salt Road
+---
+
+# The Harbour
+
+## Morning
+
+Mara counted the boats before the fog came in.
+
+***
+
+By noon the pier was empty.
+
+# Inland
+
+## The Mill
+
+The road left the sea behind at the mill.
+"""
+
+
+def needs_exporter(format_id: str) -> None:
+    if format_id not in {e.id for e in registry.exporters()}:
+        pytest.skip(f"the {format_id} exporter is not written yet")
+
+
+def markdown_importer() -> str:
+    for imp in registry.importers():
+        if ".md" in imp.extensions:
+            return imp.id
+    pytest.skip("the Markdown importer is not written yet")
+
+
+def story_count(window) -> int:
+    return len(stories.list_stories(window.db))
+
+
+def bible_names(window) -> list[str]:
+    state = bible_service.load(window.db, window.document.story_id)
+    return [c.get("name") for c in state.story_data.get("characters") or []]
+
+
+def wait_preview(qtbot, dialog: ImportDialog) -> None:
+    qtbot.waitUntil(lambda: dialog.preview is not None or dialog.error_box is not None,
+                    timeout=10_000)
+
+
+# --- import ---------------------------------------------------------------------------------
+
+def test_import_markdown_file_makes_a_new_story(make_window, qtbot, tmp_path):
+    markdown_importer()
+    window = make_window()
+    before = story_count(window)
+    path = tmp_path / "salt-road.md"
+    path.write_text(MARKDOWN, encoding="utf-8")
+
+    dialog = window.formats.import_path(path)
+    wait_preview(qtbot, dialog)
+    assert dialog.error_box is None
+    assert dialog.preview.kind == "story"
+    summary = dialog.summary.text()
+    assert "chapter" in summary and "scene" in summary
+    assert "A new story" in dialog.creates.text()
+    assert dialog.import_button.isEnabled()
+
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.document.detail.fields.title == "The Salt Road",
+                    timeout=10_000)
+    settle(qtbot, window)
+    assert story_count(window) == before + 1
+    outline = manuscript.outline(window.db, window.document.story_id)
+    assert [c.title for c in outline.chapters] == ["The Harbour", "Inland"]
+    assert "new story" in window.statusBar().currentMessage()
+    assert not dialog.isVisible()
+
+
+def test_a_broken_file_is_refused_and_nothing_is_created(make_window, qtbot, tmp_path):
+    window = make_window()
+    before = story_count(window)
+    path = tmp_path / "not-a-story.html"  # an HTML page, not a Twine story
+    path.write_text("<html><body><p>Just a page.</p></body></html>", encoding="utf-8")
+
+    dialog = window.formats.import_path(path)
+    wait_preview(qtbot, dialog)
+    assert dialog.preview is None
+    box = dialog.error_box
+    assert box is not None and box.isVisible()
+    assert "not-a-story.html" in box.text()
+    assert "Nothing was imported" in box.informativeText()
+    qtbot.waitUntil(lambda: not dialog.isVisible())
+    assert story_count(window) == before
+    box.close()
+
+
+def test_unknown_kind_of_file_is_refused(make_window, qtbot, tmp_path):
+    window = make_window()
+    path = tmp_path / "notes.xyz"
+    path.write_text("hello", encoding="utf-8")
+    dialog = window.formats.import_path(path)
+    wait_preview(qtbot, dialog)
+    assert dialog.error_box is not None
+    assert "cannot import" in dialog.error_box.informativeText()
+    dialog.error_box.close()
+
+
+def _bible_preview() -> ImportPreview:
+    """Seraphina as the cards importer would give her (a hand-made BIBLE preview)."""
+    return ImportPreview(
+        format="test", kind=BIBLE, title="Seraphina",
+        summary=("1 character: Seraphina", "1 location: Eldoria Forest"),
+        data={"characters": [{"name": "Seraphina", "aliases": ["Sera"],
+                              "description": "A guardian of the forest glade.",
+                              "traits": ["kind", "protective"]}]},
+        warnings=("The card's example dialogue is kept as a note.",),
+        source="/tmp/default_Seraphina.png")
+
+
+def _seraphina_dialog(window, qtbot) -> ImportDialog:
+    try:
+        registry.importer_for(SERAPHINA)
+        has_cards = any(".png" in i.extensions for i in registry.importers())
+    except Exception:  # noqa: BLE001 - no card importer yet
+        has_cards = False
+    if has_cards:
+        dialog = window.formats.import_path(SERAPHINA)
+        wait_preview(qtbot, dialog)
+        assert dialog.error_box is None, dialog.error_box.informativeText()
+        return dialog
+    return ImportDialog.for_preview(window, _bible_preview())
+
+
+def test_card_goes_into_the_open_bible_as_one_undo_step(make_window, qtbot):
+    window = make_window()
+    settle(qtbot, window)
+    story_id = window.document.story_id
+    before = story_count(window)
+    assert "Seraphina" not in bible_names(window)
+
+    dialog = _seraphina_dialog(window, qtbot)
+    assert dialog.preview.kind == BIBLE
+    assert "Added to the scene bible of “The Lighthouse Keeper’s Daughter”" in \
+        dialog.creates.text()
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10_000)
+    settle(qtbot, window)
+    assert "Seraphina" in bible_names(window)
+    assert story_count(window) == before and window.document.story_id == story_id
+    stack = window.document.undo_stack
+    assert stack.undoText() == "Import Seraphina"
+    assert window.act_undo.text() == "&Undo Import Seraphina"
+
+    window.act_undo.trigger()
+    settle(qtbot, window)
+    qtbot.waitUntil(lambda: "Seraphina" not in bible_names(window), timeout=10_000)
+    assert "undone" in window.statusBar().currentMessage()
+
+    window.act_redo.trigger()
+    settle(qtbot, window)
+    qtbot.waitUntil(lambda: "Seraphina" in bible_names(window), timeout=10_000)
+
+
+def test_bible_import_needs_an_open_story(make_window, qtbot):
+    window = make_window()
+    window._close_story()
+    dialog = ImportDialog.for_preview(window, _bible_preview())
+    assert not dialog.import_button.isEnabled()
+    assert "Open a story first" in dialog.creates.text()
+    assert dialog.warnings.isVisibleTo(dialog)  # the preview's warning is shown
+    dialog.reject()
+
+
+def test_dropping_a_file_on_the_window_opens_the_import(make_window, qtbot, tmp_path):
+    window = make_window()
+    path = tmp_path / "story.html"
+    path.write_text("<html></html>", encoding="utf-8")
+    if ".html" not in {e for i in registry.importers() for e in i.extensions}:
+        pytest.skip("no importer reads .html yet")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    enter = QDragEnterEvent(QPoint(200, 200), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()  # the window takes the drag: the cursor says "drop here"
+    # Qt delivers the drop itself only inside a real drag; the window's filter gets it so.
+    drop = QDropEvent(QPointF(200, 200), Qt.DropAction.CopyAction, mime,
+                      Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    assert window.formats.eventFilter(window, drop)
+    assert drop.isAccepted()
+    other = QMimeData()
+    other.setUrls([QUrl.fromLocalFile(str(tmp_path / "picture.xyz"))])
+    refused = QDragEnterEvent(QPoint(200, 200), Qt.DropAction.CopyAction, other,
+                              Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    assert not window.formats.eventFilter(window, refused)
+    qtbot.waitUntil(lambda: window.formats.import_dialog is not None, timeout=5_000)
+    dialog = window.formats.import_dialog
+    assert dialog.path == path
+    wait_preview(qtbot, dialog)
+    if dialog.error_box is not None:
+        dialog.error_box.close()
+
+
+# --- export ---------------------------------------------------------------------------------
+
+def open_export(window, qtbot, format_id: str, target: Path):
+    dialog = window.formats.export()
+    qtbot.waitUntil(lambda: dialog.loaded, timeout=10_000)
+    dialog.choose_format(format_id)
+    dialog.set_target(target)
+    return dialog
+
+
+@pytest.mark.parametrize("format_id, name", [("markdown", "story.md"),
+                                             ("html", "story.html")])
+def test_export_writes_the_chapters(make_window, qtbot, tmp_path, format_id, name):
+    needs_exporter(format_id)
+    window = make_window()
+    settle(qtbot, window)
+    target = tmp_path / name
+    dialog = open_export(window, qtbot, format_id, target)
+    assert dialog.form.chapters.count() == len(SAMPLE_CHAPTERS)
+    qtbot.waitUntil(lambda: "No. 997" in dialog.preview.toPlainText(), timeout=10_000)
+
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.written is not None, timeout=20_000)
+    assert dialog.written == target and target.is_file()
+    text = target.read_text(encoding="utf-8")
+    assert "No. 997" in text and "Board" in text
+    assert f"Exported to {target}" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: window.formats.open_folder.isVisible())
+    assert not dialog.isVisible()
+
+
+def test_export_only_the_ticked_chapters(make_window, qtbot, tmp_path):
+    needs_exporter("markdown")
+    window = make_window()
+    settle(qtbot, window)
+    target = tmp_path / "one.md"
+    dialog = open_export(window, qtbot, "markdown", target)
+    outline = manuscript.outline(window.db, window.document.story_id)
+    dialog.form.set_chapter_checked(outline.chapters[0].uid, False)
+    assert dialog.form.options().chapters == (outline.chapters[1].uid,)
+    assert "1 of 2 chapters" in dialog.form.chapter_count.text()
+    dialog.export()
+    qtbot.waitUntil(lambda: dialog.written is not None, timeout=20_000)
+    text = target.read_text(encoding="utf-8")
+    assert "No. 997" not in text and "Board" in text
+
+
+def test_no_chapter_ticked_is_refused_in_words(make_window, qtbot, tmp_path):
+    needs_exporter("docx")
+    window = make_window()
+    dialog = open_export(window, qtbot, "docx", tmp_path / "none.docx")
+    dialog.form.check_all(False)
+    dialog.export()
+    assert dialog.job is None
+    assert dialog.status.text() == "Tick at least one chapter."
+    assert not (tmp_path / "none.docx").exists()
+    dialog.reject()
+
+
+def test_export_into_a_folder_that_cannot_be_written(make_window, qtbot, tmp_path):
+    needs_exporter("docx")
+    window = make_window()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    dialog = open_export(window, qtbot, "docx", blocker / "story.docx")
+    dialog.export()
+    qtbot.waitUntil(lambda: dialog.error_box is not None, timeout=10_000)
+    assert dialog.error_box.text() == "Could not export the story"
+    assert "a-file" in dialog.error_box.informativeText()
+    assert dialog.isVisible() and dialog.export_button.isEnabled()
+    dialog.error_box.close()
+    dialog.reject()
+
+
+@pytest.fixture
+def slow_exporter():
+    """An exporter that takes its time and reports progress (so Cancel has a moment)."""
+    def write(doc: ExportDoc, out: Path, options: ExportOptions, progress=None) -> Path:
+        for i in range(400):
+            if progress:
+                progress(i, 400)
+            time.sleep(0.01)
+        Path(out).write_text(doc.title, encoding="utf-8")
+        return Path(out)
+
+    registry.register_exporter(Exporter("slow_test", "Slow test format", ".slow", write,
+                                        options=("chapters",)))
+    yield "slow_test"
+    registry._exporters.pop("slow_test", None)
+
+
+def test_cancel_stops_the_export_and_writes_nothing(make_window, qtbot, tmp_path,
+                                                    slow_exporter):
+    window = make_window()
+    target = tmp_path / "slow.slow"
+    dialog = open_export(window, qtbot, slow_exporter, target)
+    dialog.export()
+    qtbot.waitUntil(lambda: dialog.progress.isVisible() and dialog.progress.value() > 5,
+                    timeout=10_000)
+    assert not dialog.export_button.isEnabled()
+    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.job is None, timeout=10_000)
+    assert dialog.status.text() == "Export cancelled; nothing was written."
+    assert dialog.isVisible() and dialog.export_button.isEnabled()
+    assert not target.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp file left
+    dialog.reject()
+    assert not dialog.isVisible()
+
+
+def test_export_dialog_lists_what_the_registry_has(make_window, qtbot, slow_exporter):
+    window = make_window()
+    dialog = window.formats.export()
+    labels = [dialog.formats.item(i).text() for i in range(dialog.formats.count())]
+    assert labels == [e.label for e in registry.exporters()]
+    assert "Slow test format" in labels
+    dialog.choose_format(slow_exporter)
+    assert dialog.target.text().endswith(".slow")
+    assert dialog.form.chapters.isVisibleTo(dialog)
+    assert not dialog.form.author.isVisibleTo(dialog)
+    dialog.reject()
+
+
+def test_card_export_offers_the_bible_characters(make_window, qtbot, tmp_path):
+    cards = [e for e in registry.exporters() if "character_id" in e.options]
+    if not cards:
+        pytest.skip("no character-card exporter yet")
+    window = make_window()
+    dialog = window.formats.export()
+    qtbot.waitUntil(lambda: dialog.loaded and dialog.characters, timeout=10_000)
+    dialog.choose_format(cards[0].id)
+    names = [dialog.form.character.itemText(i) for i in range(dialog.form.character.count())]
+    assert names == [c["name"] for c in dialog.characters]
+    qtbot.waitUntil(lambda: names[0] in dialog.preview.toPlainText(), timeout=10_000)
+    dialog.reject()
