@@ -126,7 +126,8 @@ def render(doc: ExportDoc, options: ExportOptions = ExportOptions(),
     chapters = chapters_of(doc, options)
     title = escape(_title(doc.title, "Untitled"))
     author = options.author or str(doc.metadata.get("author") or "")
-    language = escape(options.language or doc.language or "en")
+    language = escape((doc.language if options.language in ("", "en") else options.language)
+                      or "en")
     head = ['<!DOCTYPE html>', f'<html lang="{language}">', "<head>",
             '<meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',

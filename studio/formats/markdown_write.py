@@ -61,7 +61,8 @@ def front(doc: ExportDoc, options: ExportOptions, scene_headings: bool) -> str:
     author = options.author or doc.metadata.get("author")
     if author:
         data["author"] = author
-    data["language"] = options.language or doc.language
+    # format_io fills options.language from the story; called directly, the doc decides
+    data["language"] = doc.language if options.language in ("", "en") else options.language
     if doc.logline:
         data["logline"] = doc.logline
     if doc.genre:
