@@ -351,3 +351,51 @@ def test_analyse_prints_the_analysis_and_reuses_it(library, cli) -> None:
     whole = json.loads(ok(cli("analyse", str(story_id), "--json", data_dir=data)))
     assert {"cast", "emotions", "themes", "pacing", "insights", "summaries"} <= set(whole)
     user_error(cli("analyse", "No such story", data_dir=data), "No story")
+
+
+# --- formats: studio formats / import / export ---------------------------------------------
+
+def test_formats_lists_importers_and_exporters(cli) -> None:
+    out = ok(cli("formats"))
+    head, tail = out.split("Export:")
+    assert head.startswith("Import:") and "markdown " in head and ".md" in head
+    assert "json " in head and "html " in tail and "markdown-folder" in tail
+
+
+def test_import_markdown_then_export_it(cli, tmp_path: Path) -> None:
+    data = tmp_path / "lib"
+    (tmp_path / "storm.md").write_text(
+        "---\ntitle: The Storm\nauthor: Jane Doe\n---\n\n# One\n\n## Arrival\n\nDark night.\n"
+        "\n# Two\n\nDawn.\n", encoding="utf-8")
+    out = ok(cli("import", "storm.md", data_dir=data)).splitlines()
+    assert out[0] == "A new story “The Storm”"
+    assert out[1].startswith("2 chapters, 2 scenes")
+    assert "Author: Jane Doe" in out
+    story_id = imported_id(out[-1])
+    ok(cli("export", str(story_id), "--format", "markdown", "back.md", "--chapters", "2",
+           data_dir=data))
+    text = (tmp_path / "back.md").read_text(encoding="utf-8")
+    assert "# Two" in text and "# One" not in text and 'author: "Jane Doe"' in text
+    ok(cli("export", "The Storm", "--format", "html", "page", "--synopses", "--scene-break",
+           "~", "--author", "J. D.", data_dir=data))
+    page = (tmp_path / "page.html").read_text(encoding="utf-8")
+    assert '<meta name="author" content="J. D.">' in page and 'href="#chapter-2"' in page
+
+
+def test_format_refusals_are_one_line(cli, tmp_path: Path) -> None:
+    data = tmp_path / "lib"
+    (tmp_path / "broken.md").write_text("---\ntitle: x\n\nno end\n", encoding="utf-8")
+    user_error(cli("import", "broken.md", data_dir=data), "broken.md", "never closed")
+    (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0")
+    user_error(cli("import", "photo.jpg", data_dir=data), "photo.jpg", "cannot import")
+    user_error(cli("import", "missing.md", data_dir=data), "missing.md", "does not exist")
+    assert ok(cli("list", data_dir=data)).strip() == ""  # nothing was created
+    (tmp_path / "s.md").write_text("# A\n\nText.\n", encoding="utf-8")
+    story_id = imported_id(ok(cli("import", "s.md", data_dir=data)).splitlines()[-1])
+    user_error(cli("export", str(story_id), "--format", "nope", "x", data_dir=data),
+               "no export format", "nope")
+    user_error(cli("export", str(story_id), "--format", "html", "no/such/dir/x.html",
+                   data_dir=data), "does not exist")
+    user_error(cli("export", str(story_id), "--format", "html", "x.html", "--chapters", "9",
+                   data_dir=data), "no chapter 9")
+    assert not (tmp_path / "x.html").exists()
