@@ -7,6 +7,7 @@ skipped (the dialogs themselves list whatever the registry has).
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -351,14 +352,23 @@ def test_export_dialog_lists_what_the_registry_has(make_window, qtbot, slow_expo
 
 
 def test_card_export_offers_the_bible_characters(make_window, qtbot, tmp_path):
-    cards = [e for e in registry.exporters() if "character_id" in e.options]
+    cards = [e for e in registry.exporters()
+             if "character_id" in e.options and e.extension == ".json"]
     if not cards:
         pytest.skip("no character-card exporter yet")
     window = make_window()
     dialog = window.formats.export()
-    qtbot.waitUntil(lambda: dialog.loaded and dialog.characters, timeout=10_000)
+    qtbot.waitUntil(lambda: dialog.loaded and bool(dialog.characters), timeout=10_000)
     dialog.choose_format(cards[0].id)
     names = [dialog.form.character.itemText(i) for i in range(dialog.form.character.count())]
     assert names == [c["name"] for c in dialog.characters]
-    qtbot.waitUntil(lambda: names[0] in dialog.preview.toPlainText(), timeout=10_000)
-    dialog.reject()
+    dialog.form.choose_character(dialog.characters[1]["id"])
+    second = names[1]
+    assert Path(dialog.target.text()).name == f"{second}.json"  # named after the character
+    qtbot.waitUntil(lambda: dialog.preview.toPlainText().startswith(second), timeout=10_000)
+    assert "Personality:" in dialog.preview.toPlainText()
+    dialog.set_target(tmp_path / "card.json")
+    dialog.export()
+    qtbot.waitUntil(lambda: dialog.written is not None, timeout=10_000)
+    card = json.loads((tmp_path / "card.json").read_text(encoding="utf-8"))
+    assert card["data"]["name"] == second

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,11 +27,13 @@ from PySide6.QtWidgets import (
 from studio.domain.errors import StudioError
 from studio.domain.outline import Outline
 from studio.formats import registry
-from studio.formats.registry import ExportOptions, Exporter
+from studio.formats.registry import Exporter
 from studio.services import bible as bible_service
 from studio.services import format_io, manuscript
-from studio.store.database import Database
 from studio.ui.dialogs.export_options import ExportOptionsForm
+from studio.ui.dialogs.export_preview import (
+    card_preview, has_text_preview, is_card, preview_text,
+)
 from studio.ui.dialogs.format_job import FormatJob
 
 if TYPE_CHECKING:
@@ -41,70 +42,15 @@ if TYPE_CHECKING:
 SETTINGS_DIR = "formats/lastExportDir"
 SETTINGS_FORMAT = "formats/lastExportFormat"
 SETTINGS_AUTHOR = "formats/author"
-TEXT_EXTENSIONS = {".md", ".markdown", ".txt", ".html", ".htm", ".xhtml", ".twee", ".tw",
-                   ".fountain"}
-PREVIEW_CHARS = 6000
 PREVIEW_DELAY_MS = 350
 KINDS = {".docx": "A Word document", ".epub": "An EPUB e-book", ".pdf": "A PDF for print",
-         ".png": "A PNG image with the card inside", ".json": "A JSON file"}
+         ".png": "A PNG image with the card inside", ".json": "A JSON file",
+         ".md": "A Markdown file", ".html": "One web page", ".txt": "A plain text file"}
 
 
 def safe_file_name(title: str) -> str:
     name = re.sub(r"[^\w\- ]+", "", title).strip()
     return name[:80] or "story"
-
-
-def has_text_preview(exporter: Exporter) -> bool:
-    return exporter.folder or exporter.extension.lower() in TEXT_EXTENSIONS
-
-
-def is_card(exporter: Exporter) -> bool:
-    return "character_id" in exporter.options
-
-
-def preview_text(db: Database, story_id: int, format_id: str, options: ExportOptions,
-                 progress=None) -> str:
-    """The start of what ``format_id`` writes (on a job thread: it reads the database and
-    writes to a temporary folder that is gone afterwards)."""
-    exp = registry.exporter(format_id)
-    with tempfile.TemporaryDirectory(prefix="studio-preview-") as tmp:
-        out = Path(tmp) / ("preview" if exp.folder else f"preview{exp.extension}")
-        written = format_io.export(db, story_id, format_id, out, options, progress=progress)
-        files = sorted(p for p in written.rglob("*") if p.is_file()) if written.is_dir() \
-            else [written]
-        parts: list[str] = []
-        size = 0
-        for path in files:
-            text = path.read_text(encoding="utf-8", errors="replace")
-            if written.is_dir():
-                text = f"--- {path.relative_to(written)} ---\n{text}"
-            parts.append(text)
-            size += len(text)
-            if size >= PREVIEW_CHARS:
-                break
-        joined = "\n".join(parts)
-        return joined[:PREVIEW_CHARS] + ("\n…" if len(joined) > PREVIEW_CHARS else "")
-
-
-def card_preview(character: dict[str, Any], progress=None) -> tuple[str, bytes | None]:
-    """The fields a card carries, and the portrait's bytes (read on a job thread)."""
-    lines = [f"Name: {character.get('name', '')}"]
-    if character.get("aliases"):
-        lines.append("Also called: " + ", ".join(character["aliases"]))
-    if character.get("traits"):
-        lines.append("Personality: " + ", ".join(character["traits"]))
-    if character.get("description"):
-        lines += ["", "Description:", str(character["description"])]
-    for note in character.get("notes", []) if isinstance(character.get("notes"), list) else []:
-        lines += ["", str(note)]
-    portrait = (character.get("assets") or {}).get("portrait")
-    data = None
-    if portrait:
-        try:
-            data = Path(portrait).read_bytes()
-        except OSError:
-            lines += ["", f"(The portrait {portrait} cannot be read; the card gets none.)"]
-    return "\n".join(lines)[:PREVIEW_CHARS], data
 
 
 class ExportDialog(QDialog):
@@ -133,7 +79,7 @@ class ExportDialog(QDialog):
         self.written: Path | None = None
         self.setObjectName("exportDialog")
         self.setWindowTitle(f"Export “{self.title}”")
-        self.resize(900, 620)
+        self.resize(980, 660)
 
         lay = QVBoxLayout(self)
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -142,7 +88,9 @@ class ExportDialog(QDialog):
         formats_lay = QVBoxLayout(formats_box)
         self.formats = QListWidget()
         self.formats.setObjectName("exportFormats")
-        self.formats.setMinimumWidth(200)
+        self.formats.setMinimumWidth(240)
+        self.formats.setWordWrap(True)
+        self.formats.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.formats.setStyleSheet("QListWidget::item { padding: 5px 4px; }")
         for exp in self.exporters:
             item = QListWidgetItem(exp.label)
@@ -167,7 +115,7 @@ class ExportDialog(QDialog):
         self.no_options = QLabel("This format has no options.")
         self.no_options.setStyleSheet("color: palette(mid);")
         options_lay.addWidget(self.no_options)
-        right_lay.addWidget(options_box)
+        right_lay.addWidget(options_box, 0)
 
         preview_box = QGroupBox("Preview")
         preview_lay = QVBoxLayout(preview_box)
@@ -185,11 +133,14 @@ class ExportDialog(QDialog):
         self.preview.setObjectName("exportPreview")
         self.preview.setReadOnly(True)
         self.preview.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
-        self.preview.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.fixed_font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self.text_font = self.preview.font()
         row.addWidget(self.portrait)
         row.addWidget(self.preview, 1)
         preview_lay.addLayout(row, 1)
         right_lay.addWidget(preview_box, 1)
+        right_lay.addStretch(0)  # takes the room when a binary format has no text preview
+        self.right_lay, self.preview_box = right_lay, preview_box
 
         target_row = QHBoxLayout()
         target_row.addWidget(QLabel("Save to"))
@@ -203,7 +154,7 @@ class ExportDialog(QDialog):
         right_lay.addLayout(target_row)
         split.addWidget(right)
         split.setStretchFactor(1, 1)
-        split.setSizes([230, 670])
+        split.setSizes([280, 700])
 
         bottom = QHBoxLayout()
         self.status = QLabel()
@@ -293,6 +244,14 @@ class ExportDialog(QDialog):
         self.form.show_for(exp)
         self.no_options.setVisible(not exp.options)
         self.form.setVisible(bool(exp.options))
+        textual = is_card(exp) or has_text_preview(exp)
+        self.preview.setVisible(textual)  # a sentence says what a binary file will hold
+        self.preview.setFont(self.text_font if is_card(exp) else self.fixed_font)
+        self.preview.setPlainText("")
+        self.right_lay.setStretch(1, 1 if textual else 0)
+        self.right_lay.setStretch(2, 0 if textual else 1)
+        if not textual:
+            self.portrait.hide()
         self._retarget(exp)
         self._options_changed()
 
@@ -352,15 +311,21 @@ class ExportDialog(QDialog):
         if is_card(exp):
             name = self.form.character.currentText()
             return f"{KINDS.get(exp.extension, exp.label)}: the character card of {name}."
+        if "chapters" not in exp.options:
+            where = "a folder" if exp.folder else f"a {exp.extension} file"
+            return f"{exp.label}, written as {where}."
         if self.outline is None:
             return "Reading the story…"
-        chosen = set(self.form.checked_chapters()) if "chapters" in exp.options else None
-        chapters = [c for c in self.outline.chapters if chosen is None or c.uid in chosen]
+        chosen = set(self.form.checked_chapters())
+        chapters = [c for c in self.outline.chapters if c.uid in chosen]
         words = sum(c.words for c in chapters)
-        what = "A folder of Markdown files" if exp.folder else KINDS.get(
-            exp.extension, f"{exp.label} ({exp.extension})")
+        what = "A folder with a file per chapter" if exp.folder else KINDS.get(
+            exp.extension.lower(), f"A {exp.extension} file")
         count = len(chapters)
-        return f"{what}: {count} chapter{'s' if count != 1 else ''}, {words:,} words."
+        words_line = f"{what}: {count} chapter{'s' if count != 1 else ''}, {words:,} words."
+        if not has_text_preview(exp):
+            words_line += " (No text preview for this format: open the file after export.)"
+        return words_line
 
     def refresh_preview(self) -> None:
         exp = self.current_exporter()
@@ -371,18 +336,14 @@ class ExportDialog(QDialog):
             self.preview_job = None
         self.portrait.hide()
         if is_card(exp):
-            char_id = self.form.character.currentData()
-            char = next((c for c in self.characters if c.get("id") == char_id), None)
-            if char is None:
+            if self.form.character.currentData() is None:
                 self.preview.setPlainText("")
                 self.preview.setPlaceholderText("Add a character to the scene bible first.")
                 return
-            self._start_preview(card_preview, char)
+            self._start_preview(card_preview, self.db, self.story_id, exp.id,
+                                self.form.options())
             return
         if not has_text_preview(exp):
-            self.preview.setPlainText("")
-            self.preview.setPlaceholderText(
-                f"No text preview for {exp.label}: open the file after the export to see it.")
             return
         if self.form.problem():
             self.preview.setPlainText("")

@@ -58,6 +58,7 @@ class ExportOptionsForm(QWidget):
         self.chapters.setAlternatingRowColors(True)
         self.chapters.itemChanged.connect(lambda _item: self._chapters_changed())
         chapters_box = QWidget()
+        chapters_box.setMinimumHeight(150)
         box = QVBoxLayout(chapters_box)
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(4)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog, QDialogButtonBox, QFormLayout, QLabel, QMessageBox, QProgressBar, QPushButton,
-    QStackedWidget, QVBoxLayout, QWidget,
+    QSizePolicy, QStackedWidget, QVBoxLayout, QWidget,
 )
 
 from studio.domain.errors import StudioError
@@ -107,6 +107,18 @@ class ImportDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         lay.addWidget(self.buttons)
 
+    def _show_page(self, index: int) -> None:
+        """Only the shown page counts for the dialog's size (a short progress page does not
+        get the preview's height)."""
+        policy = QSizePolicy.Policy
+        for i in range(self.pages.count()):
+            page = self.pages.widget(i)
+            page.setSizePolicy(policy.Preferred if i == index else policy.Ignored,
+                               policy.Preferred if i == index else policy.Ignored)
+        self.pages.setCurrentIndex(index)
+        self.pages.adjustSize()
+        self.adjustSize()
+
     def _reading_page(self) -> QWidget:
         page = QWidget()
         lay = QVBoxLayout(page)
@@ -176,7 +188,7 @@ class ImportDialog(QDialog):
         kind = "folder" if self.path.is_dir() else "file"
         self.heading.setText(f"Reading {self.path.name}")
         self.reading.setText(f"Reading the {kind} {html.escape(str(self.path))}…")
-        self.pages.setCurrentIndex(0)
+        self._show_page(0)
         self.job = FormatJob(self)
         self.job.progress.connect(self._progress)
         self.job.finished.connect(self.show_preview)
@@ -222,8 +234,7 @@ class ImportDialog(QDialog):
             self.warnings.hide()
         self.creates.setText(sentence)
         self.import_button.setEnabled(possible)
-        self.pages.setCurrentIndex(1)
-        self.adjustSize()
+        self._show_page(1)
 
     def _read_failed(self, exc: BaseException) -> None:
         self.show_failure(f"Could not import {self.path.name}", exc)
