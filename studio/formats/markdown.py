@@ -34,6 +34,7 @@ from studio.formats.text_files import MAX_TEXT_BYTES, read_text
 
 EXTENSIONS = (".md", ".markdown", ".txt")
 MAX_FOLDER_BYTES = 2 * MAX_TEXT_BYTES
+TICK_LINES = 20000  # progress (and a chance to cancel) every so many lines of a big file
 STORY_KEYS = ("title", "author", "language", "logline", "genre")
 KEY_ALIASES = {"lang": "language", "description": "logline", "subtitle": "logline"}
 LANGUAGE_RE = re.compile(r"[a-z]{2,3}(-[A-Za-z]{2,4})?")
@@ -142,7 +143,7 @@ def _unescape(text: str) -> str:
 
 
 def _parse_markdown(text: str, b: _Builder, chapter_level: int, scene_level: int | None,
-                    breaks: tuple[str, ...] = ()) -> None:
+                    breaks: tuple[str, ...] = (), tick: Progress | None = None) -> None:
     lines: list[str] = []        # the paragraph being read
     hard = False                 # its previous line ended in a hard break
     gap = 1
@@ -155,7 +156,10 @@ def _parse_markdown(text: str, b: _Builder, chapter_level: int, scene_level: int
             b.paragraph(_unescape(" ".join(line.strip() for line in lines)), gap)
             lines, gap = [], 1
 
-    for raw in text.split("\n"):
+    all_lines = text.split("\n")
+    for number, raw in enumerate(all_lines):
+        if tick is not None and number % TICK_LINES == 0:
+            tick(number, len(all_lines))
         line = raw.rstrip("\n")
         if fence is not None:
             b.paragraph(line if line.strip() else " ", 0)
@@ -228,10 +232,12 @@ def _heading(b: _Builder, level: int, title: str, line: str, chapter_level: int,
     return True
 
 
-def _parse_text(text: str, b: _Builder) -> None:
+def _parse_text(text: str, b: _Builder, tick: Progress | None = None) -> None:
     blocks = [blk for blk in re.split(r"\n[ \t]*\n", text) if blk.strip()]
     single = len(blocks) == 1 and blocks[0].count("\n") > 0
-    for block in blocks:
+    for number, block in enumerate(blocks):
+        if tick is not None and number % TICK_LINES == 0:
+            tick(number, len(blocks))
         lines = [ln.strip() for ln in block.split("\n") if ln.strip()]
         if single:  # no blank lines anywhere: one paragraph a line
             for ln in lines:
@@ -356,10 +362,11 @@ def read(path: Path, progress: Progress | None = None, chapter_level: int = 1,
         symbol = meta.pop("scene_break", None)
         if isinstance(symbol, str) and symbol.strip():
             breaks = (*breaks, symbol.strip())
+        tick = progress if len(files) == 1 else None  # a big file: by lines (cancellable)
         if plain:
-            _parse_text(body, b)
+            _parse_text(body, b, tick)
         else:
-            _parse_markdown(body, b, chapter_level, scene_level, breaks)
+            _parse_markdown(body, b, chapter_level, scene_level, breaks, tick)
         if progress is not None:
             progress(i + 1, len(files))
     if not b.has_prose() and not b.chapters:

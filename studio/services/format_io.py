@@ -188,7 +188,8 @@ def _apply_graph(db: Database, preview: ImportPreview, story_id: int) -> ImportO
     before = view.graph
     after = chapter_graph.replace_graph(db, story_id, merge_into(before, resolved), "import")
     undo = {"story_id": story_id, "before": before, "after": after}
-    summary = (f"{len(resolved['chapters'])} chapters added to the chapter graph",
+    added = len(resolved["chapters"])
+    summary = (f"{added} chapter{'s' * (added != 1)} added to the chapter graph",
                *preview.summary)
     return ImportOutcome(GRAPH, story_id, False, undo, summary)
 

@@ -202,6 +202,23 @@ def test_oversized_and_missing(tmp_path, monkeypatch):
         markdown.read(empty)
 
 
+def test_progress_and_cancel_while_reading(tmp_path):
+    path = write(tmp_path / "long.md", "# C\n\n" + "A line of prose.\n\n" * 30000)
+    seen: list[tuple[int, int]] = []
+    markdown.read(path, progress=lambda done, total: seen.append((done, total)))
+    assert len(seen) >= 3 and seen[-1] == (1, 1) and seen[1][1] > 60000
+
+    class Stop(Exception):
+        pass
+
+    def stop(done, total):
+        if done:
+            raise Stop
+
+    with pytest.raises(Stop):
+        markdown.read(path, progress=stop)
+
+
 # --- export and round trips ----------------------------------------------------------------
 
 def test_round_trip_file_is_stable(tmp_path):
