@@ -82,10 +82,26 @@ def preview_import(path: Path, format_id: str | None = None, progress: Progress 
     imp = registry.importer(format_id) if format_id else registry.importer_for(path)
     if not path.exists():
         raise ImportFormatError(f"{path} does not exist.")
+    _check_options(imp, options)
     try:
         return imp.read(path, progress=progress, **options)
     except OSError as exc:
         raise ImportFormatError(f"{path.name} cannot be read: {exc.strerror or exc}.") from exc
+
+
+def _check_options(imp: registry.Importer, options: dict[str, Any]) -> None:
+    """Refuse, in words, an option the importer does not take (not a TypeError later)."""
+    import inspect
+
+    if not options:
+        return
+    params = inspect.signature(imp.read).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    unknown = sorted(set(options) - set(params))
+    if unknown:
+        raise StudioError(f"The {imp.label} importer has no option "
+                          f"{', '.join(u.replace('_', '-') for u in unknown)}.")
 
 
 def apply_import(db: Database, preview: ImportPreview, story_id: int | None = None,

@@ -62,6 +62,11 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     return path
 
 
+def _bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
 def chapters(preview) -> list[dict[str, Any]]:
     return preview.data["manuscript"]["chapters"]
 
@@ -168,6 +173,8 @@ def test_encodings(tmp_path):
                                 "cp1252"))
     assert texts(chapters(latin)[0]["scenes"][0]) == ["Café “quoted”."]
     assert any("old.txt is not UTF-8" in w for w in latin.warnings)
+    with pytest.raises(MarkdownError, match="odd.txt is not UTF-8 or Windows-1252"):
+        markdown.read(_bytes(tmp_path / "odd.txt", b"Caf\xe9 \x81\x8d"))
     crlf = markdown.read(write(tmp_path / "crlf.md", "# A\r\n\r\nOne\r\ntwo.\r\n"))
     assert texts(chapters(crlf)[0]["scenes"][0]) == ["One two."]
 
@@ -282,6 +289,31 @@ def test_fuzz_bytes(tmp_path_factory, data):
         markdown.read(path)
     except MarkdownError:
         pass
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(["key: ", "- ", "  ", "  - ", "  sub: ", "[", "]", "{", "}",
+                                 "\"", "'", ",", ":", "#", " #", "|", ">", "\n", "...",
+                                 "true", "12"]) | st.text(max_size=8), max_size=40))
+def test_fuzz_front_matter(pieces):
+    text = "---\n" + "".join(pieces) + "\n---\nbody"
+    try:
+        data, rest, _ = front_matter.split(text, "f.md", MarkdownError)
+    except MarkdownError as exc:
+        assert "f.md" in str(exc)
+        return
+    assert isinstance(data, dict)
+    # what was read writes out and reads back the same
+    again, _, _ = front_matter.split(front_matter.dump(data) + "x", "g.md", MarkdownError)
+    expected = {front_matter_key(k): v for k, v in data.items()}
+    if len(expected) == len(data):  # keys that only differ by a ':' or '#' may merge
+        assert again == expected
+
+
+def front_matter_key(key: str) -> str:
+    import re
+
+    return re.sub(r"[:\n#]", "_", str(key)).strip().lstrip("-") or "key"
 
 
 MD_PIECES = st.sampled_from(["# ", "## ", "### ", "---", "***", "* * *", "#", "\n", "\n\n",

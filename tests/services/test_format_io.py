@@ -383,3 +383,8 @@ def test_fuzz_json_story_reader(tmp_path_factory, data):
         json_story.read(path)
     except json_story.StoryJsonError:
         pass
+
+
+def test_an_option_the_importer_does_not_take_is_refused(tmp_path):
+    with pytest.raises(StudioError, match="has no option chapter-levels"):
+        format_io.preview_import(md_file(tmp_path), chapter_levels=2)
