@@ -17,7 +17,9 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from studio.formats import registry
-from studio.formats.registry import BIBLE, ExportDoc, Exporter, ExportOptions, ImportPreview
+from studio.formats.registry import (
+    BIBLE, ExportDoc, Exporter, ExportOptions, Importer, ImportPreview,
+)
 from studio.services import bible as bible_service
 from studio.services import manuscript, stories
 from studio.ui.dialogs.import_dialog import ImportDialog
@@ -101,6 +103,73 @@ def test_import_markdown_file_makes_a_new_story(make_window, qtbot, tmp_path):
     assert [c.title for c in outline.chapters] == ["The Harbour", "Inland"]
     assert "new story" in window.statusBar().currentMessage()
     assert not dialog.isVisible()
+
+
+def test_import_a_novelwriter_folder(make_window, qtbot):
+    if not any(i.folders and i.id == "novelwriter" for i in registry.importers()):
+        pytest.skip("the novelWriter importer is not written yet")
+    window = make_window()
+    before = story_count(window)
+    dialog = window.formats.import_path(Path("/work/shared/testdata/novelwriter/sample"))
+    wait_preview(qtbot, dialog)
+    assert dialog.error_box is None, dialog.error_box.informativeText()
+    assert dialog.format_value.text() == "novelWriter project"
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: story_count(window) == before + 1 and not dialog.isVisible(),
+                    timeout=20_000)
+    qtbot.waitUntil(lambda: window.document.detail.fields.title == dialog.preview.title,
+                    timeout=10_000)
+    assert manuscript.outline(window.db, window.document.story_id).chapters
+
+
+@pytest.fixture
+def slow_importer():
+    """An importer that reads slowly and reports progress (so Cancel has a moment)."""
+    def read(path: Path, progress=None, **_options) -> ImportPreview:
+        for i in range(400):
+            if progress:
+                progress(i, 400)
+            time.sleep(0.01)
+        return ImportPreview("slow_import", "story", "Slow", ("1 chapter",), {})
+
+    registry.register_importer(Importer("slow_import", "Slow test import", (".slowimp",),
+                                        read))
+    yield "slow_import"
+    registry._importers.pop("slow_import", None)
+
+
+def test_cancel_while_reading_closes_and_creates_nothing(make_window, qtbot, tmp_path,
+                                                         slow_importer):
+    window = make_window()
+    before = story_count(window)
+    path = tmp_path / "big.slowimp"
+    path.write_text("x", encoding="utf-8")
+    dialog = window.formats.import_path(path)
+    qtbot.waitUntil(lambda: dialog.progress.value() > 5, timeout=10_000)
+    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10_000)
+    assert dialog.preview is None and dialog.error_box is None
+    assert story_count(window) == before
+
+
+def test_cancel_while_storing_a_long_story_leaves_nothing(make_window, qtbot):
+    window = make_window()
+    before = story_count(window)
+    chapters = [{"title": f"Chapter {c}", "scenes": [
+        {"title": f"Scene {c}.{n}", "segments": [{"text": "The tide came in. " * 40}] * 5}
+        for n in range(10)]} for c in range(120)]
+    preview = ImportPreview("markdown", "story", "A Long Book", ("120 chapters",),
+                            {"title": "A Long Book", "manuscript": {"chapters": chapters}},
+                            source="/tmp/long.md")
+    dialog = ImportDialog.for_preview(window, preview)
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    assert dialog.apply_progress.isVisible() and dialog.cancel_button.isEnabled()
+    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=20_000)
+    settle(qtbot, window)
+    assert dialog.error_box is None
+    assert window.statusBar().currentMessage() == "Import cancelled; nothing was created."
+    assert story_count(window) == before
 
 
 def test_a_broken_file_is_refused_and_nothing_is_created(make_window, qtbot, tmp_path):

@@ -32,8 +32,44 @@ class JobCancelled(StudioError):
         super().__init__("Cancelled.")
 
 
-class _Bridge(QObject):
+class ProgressRelay(QObject):
+    """A progress callback that any thread may call (a format on a job thread, an import
+    being stored on the service runner): reports reach ``progress`` on the UI thread,
+    throttled, and after ``cancel()`` the next call raises ``JobCancelled``."""
+
     progress = Signal(int, int)
+    _report = Signal(int, int)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._cancel = threading.Event()
+        self._last = 0.0
+        self._report.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._cancel.is_set():
+            raise JobCancelled()
+        now = time.monotonic()
+        if now - self._last >= REPORT_INTERVAL_S or (total and done >= total):
+            self._last = now
+            done, total = int(done), int(total)
+            while total >= 1 << 30:  # a Qt int is 32 bits; a byte count may not be
+                done, total = done >> 10, total >> 10
+            self._report.emit(done, total)
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    def _deliver(self, done: int, total: int) -> None:
+        if not self._cancel.is_set():
+            self.progress.emit(done, total)
+
+
+class _Bridge(QObject):
     done = Signal(object)
     failed = Signal(object)
 
@@ -52,12 +88,11 @@ class FormatJob(QObject):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self._cancel = threading.Event()
+        self.relay = ProgressRelay(self)
+        self.relay.progress.connect(self._on_progress)
         self._thread: threading.Thread | None = None
-        self._last_report = 0.0
         self._bridge = _Bridge(self)
         queued = Qt.ConnectionType.QueuedConnection
-        self._bridge.progress.connect(self._on_progress, queued)
         self._bridge.done.connect(self._on_done, queued)
         self._bridge.failed.connect(self._on_failed, queued)
         self.running = False
@@ -72,11 +107,11 @@ class FormatJob(QObject):
 
     def cancel(self) -> None:
         """Ask the work to stop at its next progress report (its result is dropped)."""
-        self._cancel.set()
+        self.relay.cancel()
 
     @property
     def cancel_requested(self) -> bool:
-        return self._cancel.is_set()
+        return self.relay.cancel_requested
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the thread ends (tests, and closing the window)."""
@@ -87,20 +122,9 @@ class FormatJob(QObject):
 
     # --- on the worker thread --------------------------------------------------------------
 
-    def _report(self, done: int, total: int) -> None:
-        if self._cancel.is_set():
-            raise JobCancelled()
-        now = time.monotonic()
-        if now - self._last_report >= REPORT_INTERVAL_S or (total and done >= total):
-            self._last_report = now
-            done, total = int(done), int(total)
-            while total >= 1 << 30:  # a Qt int is 32 bits; a byte count may not be
-                done, total = done >> 10, total >> 10
-            self._bridge.progress.emit(done, total)
-
     def _work(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
         try:
-            result = fn(*args, progress=self._report, **kwargs)
+            result = fn(*args, progress=self.relay, **kwargs)
         except BaseException as exc:  # handed to the UI thread, never swallowed
             exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
             self._bridge.failed.emit(exc)
@@ -110,19 +134,19 @@ class FormatJob(QObject):
     # --- on the UI thread -------------------------------------------------------------------
 
     def _on_progress(self, done: int, total: int) -> None:
-        if self.running and not self._cancel.is_set():
+        if self.running:
             self.progress.emit(done, total)
 
     def _on_done(self, result: Any) -> None:
         self.running = False
-        if self._cancel.is_set():
+        if self.cancel_requested:
             self.cancelled.emit()
         else:
             self.finished.emit(result)
 
     def _on_failed(self, exc: BaseException) -> None:
         self.running = False
-        if self._cancel.is_set() or isinstance(exc, JobCancelled):
+        if self.cancel_requested or isinstance(exc, JobCancelled):
             self.cancelled.emit()
         else:
             self.failed.emit(exc)

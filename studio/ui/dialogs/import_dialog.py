@@ -28,7 +28,7 @@ from studio.formats.registry import BIBLE, GRAPH, STORY, ImportPreview
 from studio.services import format_io
 from studio.store.database import Database
 from studio.ui.commands import CallbackCommand
-from studio.ui.dialogs.format_job import FormatJob
+from studio.ui.dialogs.format_job import FormatJob, JobCancelled, ProgressRelay
 
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
@@ -75,6 +75,7 @@ class ImportDialog(QDialog):
         self.outcome: Any = None
         self.error_box: QMessageBox | None = None
         self.job: FormatJob | None = None
+        self.relay: ProgressRelay | None = None
         self.setObjectName("importDialog")
         self.setWindowTitle("Import")
         self.setMinimumWidth(520)
@@ -169,6 +170,11 @@ class ImportDialog(QDialog):
             "QLabel { background: palette(alternate-base); border: 1px solid palette(mid); "
             "border-radius: 4px; padding: 8px; }")
         lay.addWidget(self.creates)
+        self.apply_progress = QProgressBar()
+        self.apply_progress.setObjectName("importApplyProgress")
+        self.apply_progress.setTextVisible(False)
+        self.apply_progress.hide()
+        lay.addWidget(self.apply_progress)
         lay.addStretch(1)
         return page
 
@@ -246,6 +252,11 @@ class ImportDialog(QDialog):
             self.reading.setText("Stopping…")
             self.cancel_button.setEnabled(False)
             return
+        if self.relay is not None:  # storing a new story: its transaction is rolled back
+            self.relay.cancel()
+            self.creates.setText("Stopping…")
+            self.cancel_button.setEnabled(False)
+            return
         super().reject()
 
     # --- importing -------------------------------------------------------------------------
@@ -259,10 +270,17 @@ class ImportDialog(QDialog):
         self.import_button.setEnabled(False)
         self.cancel_button.setEnabled(False)
         self.creates.setText("Importing…")
+        self.apply_progress.setRange(0, 0)
+        self.apply_progress.show()
         if preview.kind == STORY:
             if window.document is not None:
                 window.document.flush()
-            window.runner.run(format_io.apply_import, window.db, preview,
+            # A long manuscript is written in one transaction that reports progress; Cancel
+            # makes the next report raise, and the transaction leaves nothing behind.
+            self.relay = ProgressRelay(self)
+            self.relay.progress.connect(self._apply_progressed)
+            self.cancel_button.setEnabled(True)
+            window.runner.run(format_io.apply_import, window.db, preview, None, self.relay,
                               on_done=self._story_created, on_error=self._apply_failed)
             return
         doc = window.document
@@ -296,7 +314,13 @@ class ImportDialog(QDialog):
         what = summary[0] if summary else f"imported “{preview.title}”"
         return f"{what[:1].upper()}{what[1:]} (Edit ▸ Undo takes it back)."
 
+    def _apply_progressed(self, done: int, total: int) -> None:
+        if total > 0:
+            self.apply_progress.setRange(0, total)
+            self.apply_progress.setValue(min(done, total))
+
     def _story_created(self, outcome: Any) -> None:
+        self.relay = None
         window = self.window_
         self.outcome = outcome
         title = self.preview.title if self.preview else "the story"
@@ -308,6 +332,14 @@ class ImportDialog(QDialog):
         self.accept()
 
     def _apply_failed(self, exc: BaseException) -> None:
+        cancelled = isinstance(exc, JobCancelled) or (self.relay is not None
+                                                      and self.relay.cancel_requested)
+        self.relay = None
+        if cancelled:
+            self.window_.statusBar().showMessage("Import cancelled; nothing was created.",
+                                                 MESSAGE_MS)
+            self.done(QDialog.DialogCode.Rejected)
+            return
         self.show_failure(f"Could not import {self.path.name}", exc)
         self.done(QDialog.DialogCode.Rejected)
 
