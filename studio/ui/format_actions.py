@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QSettings, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMenu, QPushButton
+from PySide6.QtWidgets import (
+    QFileDialog, QHBoxLayout, QLabel, QMenu, QPushButton, QWidget,
+)
 
 from studio.formats import registry
 
@@ -58,16 +60,7 @@ class FormatActions(QObject):
                                               "actImportFolder")
         self.act_export = self._action("E&xport…", lambda: self.export(), "Ctrl+Shift+E",
                                        "actExportFormat")
-        self.open_folder = QPushButton("Open folder")
-        self.open_folder.setObjectName("openExportFolder")
-        self.open_folder.setFlat(True)
-        self.open_folder.setStyleSheet("QPushButton { padding: 0 8px; text-decoration: "
-                                       "underline; }")
-        self.open_folder.hide()
-        self.open_folder.clicked.connect(self._open_exported_folder)
-        window.statusBar().addWidget(self.open_folder)
-        window.statusBar().messageChanged.connect(
-            lambda text: text or self.open_folder.hide())
+        self._build_exported_note()
         self._exported: Path | None = None
         window.setAcceptDrops(True)
         window.installEventFilter(self)
@@ -139,12 +132,37 @@ class FormatActions(QObject):
         self.export_dialog.open()
         return self.export_dialog
 
+    def _build_exported_note(self) -> None:
+        """"Exported to …" with an Open folder button, as a normal status-bar widget (a
+        temporary message would paint over a button).  Any later message hides it for good:
+        hidden explicitly, the status bar does not bring it back when that message ends."""
+        bar = self.window.statusBar()
+        self.exported_note = QWidget()
+        self.exported_note.setObjectName("exportedNote")
+        row = QHBoxLayout(self.exported_note)
+        row.setContentsMargins(2, 0, 0, 0)
+        row.setSpacing(6)
+        self.exported_label = QLabel()
+        self.exported_label.setObjectName("exportedLabel")
+        self.open_folder = QPushButton("Open folder")
+        self.open_folder.setObjectName("openExportFolder")
+        self.open_folder.setToolTip("Show the exported file in the file manager")
+        self.open_folder.clicked.connect(self._open_exported_folder)
+        row.addWidget(self.exported_label)
+        row.addWidget(self.open_folder)
+        bar.addWidget(self.exported_note)
+        self.exported_note.hide()
+        self._note_timer = QTimer(self, singleShot=True, interval=EXPORTED_MESSAGE_MS)
+        self._note_timer.timeout.connect(self.exported_note.hide)
+        bar.messageChanged.connect(lambda text: text and self.exported_note.hide())
+
     def show_exported(self, path: Path) -> None:
         """The status bar names the file, with a button that opens its folder."""
         self._exported = Path(path)
-        self.window.statusBar().showMessage(f"Exported to {path}", EXPORTED_MESSAGE_MS)
-        # After showMessage: its messageChanged would hide the button again.
-        QTimer.singleShot(0, self.open_folder.show)
+        self.window.statusBar().clearMessage()
+        self.exported_label.setText(f"Exported to {path}")
+        self.exported_note.show()
+        self._note_timer.start()
 
     def _open_exported_folder(self) -> None:
         if self._exported is None:
@@ -154,7 +172,23 @@ class FormatActions(QObject):
 
     # --- drag and drop -----------------------------------------------------------------------
 
+    def stop_jobs(self, timeout: float = 10.0) -> None:
+        """On close: a running read or export is cancelled and waited for, so no temporary
+        file is left behind by a thread the process ends under."""
+        jobs = []
+        if self.import_dialog is not None:
+            jobs.append(self.import_dialog.job)
+        if self.export_dialog is not None:
+            jobs += [self.export_dialog.job, self.export_dialog.preview_job]
+        for job in jobs:
+            if job is not None and job.running:
+                job.cancel()
+                job.wait(timeout)
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if watched is self.window and event.type() == QEvent.Type.Close:
+            self.stop_jobs()
+            return False
         if watched is self.window and event.type() in (QEvent.Type.DragEnter,
                                                        QEvent.Type.DragMove):
             if self._dropped_path(event) is not None:

@@ -16,6 +16,7 @@ class LibraryView(QWidget):
     storyActivated = Signal(int)
     newStoryRequested = Signal()
     exportRequested = Signal(int)
+    formatExportRequested = Signal(int)  # File ▸ Export… for this story
     deleteRequested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None):
@@ -104,6 +105,7 @@ class LibraryView(QWidget):
         story_id = item.data(Qt.ItemDataRole.UserRole)
         menu = QMenu(self)
         menu.addAction("Open", lambda: self.storyActivated.emit(story_id))
+        menu.addAction("Export…", lambda: self.formatExportRequested.emit(story_id))
         menu.addAction("Export as JSON…", lambda: self.exportRequested.emit(story_id))
         menu.addSeparator()
         menu.addAction("Delete…", lambda: self.deleteRequested.emit(story_id))

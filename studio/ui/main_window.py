@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         self.library.storyActivated.connect(self.open_story)
         self.library.newStoryRequested.connect(self.new_story)
         self.library.exportRequested.connect(self.export_story)
+        self.library.formatExportRequested.connect(lambda sid: self.formats.export(sid))
         self.library.deleteRequested.connect(self.delete_story)
         self.library_dock = self._dock("Library", "libraryDock", self.library,
                                        Qt.DockWidgetArea.LeftDockWidgetArea)

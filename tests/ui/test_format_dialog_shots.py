@@ -72,7 +72,9 @@ def test_export_dialog(make_window, qtbot, tmp_path):
         dialog.form.synopses.setChecked(True)
         qtbot.waitUntil(lambda: "No. 997" in dialog.preview.toPlainText(), timeout=10_000)
         shot(dialog, "export_markdown")
-        dialog.reject()
+        dialog.export()
+        qtbot.waitUntil(lambda: window.formats.open_folder.isVisible(), timeout=10_000)
+        shot(window.statusBar(), "exported_status")
     if "lorebook" in ids:
         dialog = open_export(window, qtbot, "lorebook", tmp_path / "lore.json")
         qtbot.waitUntil(lambda: bool(dialog.preview.toPlainText()), timeout=10_000)

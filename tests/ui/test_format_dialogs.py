@@ -323,8 +323,12 @@ def test_export_writes_the_chapters(make_window, qtbot, tmp_path, format_id, nam
     assert dialog.written == target and target.is_file()
     text = target.read_text(encoding="utf-8")
     assert "No. 997" in text and "Board" in text
-    assert f"Exported to {target}" in window.statusBar().currentMessage()
-    qtbot.waitUntil(lambda: window.formats.open_folder.isVisible())
+    assert window.formats.exported_label.text() == f"Exported to {target}"
+    assert window.formats.open_folder.isVisible()
+    window.statusBar().showMessage("Something else", 1000)  # a later message replaces it
+    assert not window.formats.exported_note.isVisible()
+    window.statusBar().clearMessage()
+    assert not window.formats.exported_note.isVisible()
     assert not dialog.isVisible()
 
 
@@ -441,3 +445,33 @@ def test_card_export_offers_the_bible_characters(make_window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: dialog.written is not None, timeout=10_000)
     card = json.loads((tmp_path / "card.json").read_text(encoding="utf-8"))
     assert card["data"]["name"] == second
+
+
+def test_closing_the_window_stops_a_running_export(make_window, qtbot, tmp_path,
+                                                   slow_exporter):
+    window = make_window()
+    target = tmp_path / "slow.slow"
+    dialog = open_export(window, qtbot, slow_exporter, target)
+    dialog.export()
+    qtbot.waitUntil(lambda: dialog.job is not None and dialog.job.running
+                    and dialog.progress.value() > 2, timeout=10_000)
+    job = dialog.job
+    window.close()
+    assert not job._thread.is_alive()  # cancelled and waited for
+    assert not target.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_library_menu_exports_a_story_that_is_not_open(make_window, qtbot):
+    window = make_window()
+    other = stories.create_story(window.db, "The Other Book")
+    window.refresh_library()
+    qtbot.waitUntil(lambda: any(s.id == other.id for s in window.library.summaries))
+    window.library.formatExportRequested.emit(other.id)
+    dialog = window.formats.export_dialog
+    assert dialog.story_id == other.id
+    assert dialog.windowTitle() == "Export “The Other Book”"
+    qtbot.waitUntil(lambda: dialog.loaded, timeout=10_000)
+    assert dialog.form.chapters.count() == 0
+    assert Path(dialog.target.text()).stem.startswith("The Other Book")
+    dialog.reject()
