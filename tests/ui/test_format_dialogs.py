@@ -26,6 +26,7 @@ from studio.ui.dialogs.import_dialog import ImportDialog
 from tests.ui.conftest import settle
 
 SERAPHINA = Path("/work/shared/testdata/cards/default_Seraphina.png")
+TWINE = Path("/work/shared/testdata/twine/Twine2HTMLParser_Example1.html")
 SAMPLE_CHAPTERS = ("No. 997", "The Board’s Letter")
 
 MARKDOWN = """---
@@ -255,6 +256,35 @@ def test_card_goes_into_the_open_bible_as_one_undo_step(make_window, qtbot):
     window.act_redo.trigger()
     settle(qtbot, window)
     qtbot.waitUntil(lambda: "Seraphina" in bible_names(window), timeout=10_000)
+
+
+def test_twine_story_extends_the_chapter_graph_as_one_undo_step(make_window, qtbot):
+    if "twine_html" not in {i.id for i in registry.importers()}:
+        pytest.skip("the Twine importer is not written yet")
+    from studio.services import chapter_graph
+
+    window = make_window()
+    settle(qtbot, window)
+    story_id = window.document.story_id
+
+    def count() -> int:
+        return len(chapter_graph.load(window.db, story_id).graph["chapters"])
+
+    before = count()
+    dialog = window.formats.import_path(TWINE)
+    wait_preview(qtbot, dialog)
+    assert dialog.preview.kind == "graph"
+    assert "chapter graph of “The Lighthouse Keeper’s Daughter”" in dialog.creates.text()
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10_000)
+    settle(qtbot, window)
+    assert count() == before + 3
+    window.act_undo.trigger()
+    settle(qtbot, window)
+    qtbot.waitUntil(lambda: count() == before, timeout=10_000)
+    window.act_redo.trigger()
+    settle(qtbot, window)
+    qtbot.waitUntil(lambda: count() == before + 3, timeout=10_000)
 
 
 def test_bible_import_needs_an_open_story(make_window, qtbot):
