@@ -83,6 +83,13 @@ def run_app(data_dir: Path, smoke: bool = False, timing: bool = False) -> int:
     from studio.domain.errors import StudioError
 
     app = _qt_app()
+    # A logout or `kill` while the window is still being built must not kill the process
+    # half-way: remember it, and close the window the normal way once the loop runs.
+    early_quit: list[int] = []
+    catchable = hasattr(signal, "SIGTERM") and sys.platform != "win32"
+    if catchable:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda number, _frame: early_quit.append(number))
     from studio.ui.theme import follow_system_theme
 
     follow_system_theme(app)
@@ -152,10 +159,12 @@ def run_app(data_dir: Path, smoke: bool = False, timing: bool = False) -> int:
         else:
             await quit_event.wait()
 
-    if hasattr(signal, "SIGTERM") and sys.platform != "win32":
+    if catchable:
         # A logout or `kill` closes the window the normal way: pending edits are flushed.
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, window.close)
+        if early_quit:
+            loop.call_soon(window.close)
 
     try:
         with loop:
