@@ -524,7 +524,7 @@ def test_fuzz_structured_cards_keep_every_field(spec, data, top):
 # --- end to end through the format service -------------------------------------------------------
 
 def test_a_card_goes_into_an_open_story_as_one_undoable_bible_version(db, tmp_path):
-    format_io = pytest.importorskip("studio.services.format_io")
+    from studio.services import format_io
     from studio.services import bible as bible_service
     from studio.services import stories
 
@@ -552,7 +552,7 @@ def test_a_card_goes_into_an_open_story_as_one_undoable_bible_version(db, tmp_pa
 
 
 def test_a_bad_card_leaves_the_open_story_untouched(db):
-    format_io = pytest.importorskip("studio.services.format_io")
+    from studio.services import format_io
     from studio.services import bible as bible_service
     from studio.services import stories
 

@@ -284,7 +284,7 @@ def _read_value(value) -> dict:
 # --- end to end through the format service --------------------------------------------------------
 
 def test_a_lorebook_goes_into_an_open_story_and_comes_back_out(db, tmp_path):
-    format_io = pytest.importorskip("studio.services.format_io")
+    from studio.services import format_io
     from studio.services import bible as bible_service
     from studio.services import stories
 
