@@ -79,6 +79,23 @@ def _smoke_audio() -> bool:
         return False
 
 
+def _smoke_exports(db, story_id: int) -> bool:
+    import tempfile
+
+    from studio.services import format_io
+
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            for fmt, ext in (("docx", "docx"), ("epub", "epub"), ("pdf", "pdf")):
+                out = format_io.export(db, story_id, fmt, Path(folder) / f"smoke.{ext}")
+                if out.stat().st_size < 1000:
+                    return False
+        return True
+    except Exception as exc:  # noqa: BLE001 — reported as a smoke failure
+        print(f"smoke: export error: {exc} ({exc.__cause__ or exc!r})", flush=True)
+        return False
+
+
 def run_app(data_dir: Path, smoke: bool = False, timing: bool = False) -> int:
     from studio.domain.errors import StudioError
 
@@ -151,6 +168,12 @@ def run_app(data_dir: Path, smoke: bool = False, timing: bool = False) -> int:
         audio_ok = _smoke_audio()
         outcome["ok"] = outcome["ok"] and audio_ok
         print(f"smoke: audio decoding: {'ok' if audio_ok else 'FAILED'}", flush=True)
+        # …and the export formats' package data (python-docx's template, ebooklib, Qt's PDF).
+        exports_ok = window.document is not None and _smoke_exports(window.db,
+                                                                     window.document.story_id)
+        outcome["ok"] = outcome["ok"] and exports_ok
+        print(f"smoke: exports (docx, epub, pdf): {'ok' if exports_ok else 'FAILED'}",
+              flush=True)
         window.close()
 
     async def main() -> None:
