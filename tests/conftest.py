@@ -17,6 +17,12 @@ from studio.store.database import Database  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Every property-based test runs the same examples on every run: CI is repeatable.
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("repeatable", derandomize=True)
+_hypothesis_settings.load_profile("repeatable")
+
 
 @pytest.fixture
 def qt_loop(qapp):
