@@ -24,6 +24,7 @@ from studio.marketplace.errors import ERROR_RESPONSES, ApiError
 from studio.marketplace.routers import accounts, forks, meta, stories, sync
 from studio.marketplace.routers import community, moderation
 from studio.marketplace.routers import analyses, ideas
+from studio.marketplace.routers import collaborators, proposals
 from studio.marketplace.settings import API_VERSION, SERVER_VERSION, Settings
 
 log = logging.getLogger("studio.marketplace")
@@ -195,6 +196,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (community, moderation):
         app.include_router(module.router)
     for module in (ideas, analyses):
+        app.include_router(module.router)
+    for module in (collaborators, proposals):
         app.include_router(module.router)
     _install_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

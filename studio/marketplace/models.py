@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, LargeBinary,
-    MetaData, String, Text, TypeDecorator, UniqueConstraint,
+    MetaData, String, Text, TypeDecorator, UniqueConstraint, false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -31,6 +31,8 @@ NAMING_CONVENTION = {
 ROLES = ("user", "moderator", "admin")
 LICENCES = ("CC-BY", "CC-BY-NC", "all-rights-reserved")
 VISIBILITIES = ("public", "unlisted")
+# what the API shows and accepts for a story: "private" is unlisted + ``members_only``
+STORY_VISIBILITIES = (*VISIBILITIES, "private")
 STRATEGIES = ("reference", "delta", "full")
 
 
@@ -132,6 +134,11 @@ class Story(Base):
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)  # moderation comes later
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Visibility "private" (0006): stored as visibility 'unlisted' plus this flag, so code
+    # that knows only public/unlisted never lists it; readable only by the owner and the
+    # accepted collaborators (``security.visible_story_clause``, ``security_collab``).
+    members_only: Mapped[bool] = mapped_column(Boolean, default=False,
+                                               server_default=false())
 
 
 class StoryTag(Base):
@@ -203,6 +210,8 @@ class StoryVersion(Base):
     scene_bible: Mapped[Any] = mapped_column(JSON)
     chapter_graph: Mapped[Any] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # user ids credited besides the author: a proposal's author when it was accepted (0006)
+    credits: Mapped[Any | None] = mapped_column(JSON, nullable=True)
 
 
 class SegmentText(Base):
@@ -269,3 +278,5 @@ class IdempotencyKey(Base):
 from studio.marketplace import models_community  # noqa: E402,F401
 
 from studio.marketplace import models_ops  # noqa: E402,F401
+
+from studio.marketplace import models_collab  # noqa: E402,F401

@@ -12,7 +12,7 @@ from pydantic import (
     AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator,
 )
 
-from studio.marketplace.models import LICENCES, ROLES, VISIBILITIES
+from studio.marketplace.models import LICENCES, ROLES, STORY_VISIBILITIES, VISIBILITIES
 from studio.marketplace.settings import MAX_SEGMENT_CHARS, MAX_SEGMENTS, MAX_TAGS
 
 SEGMENT_ID_RE = r"^seg_[A-Za-z0-9_-]{1,96}$"
@@ -68,7 +68,9 @@ SegmentText = Annotated[Text, Field(max_length=MAX_SEGMENT_CHARS)]
 Tag = Annotated[str, BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
                 Field(pattern=r"^[a-z0-9][a-z0-9 _-]{0,39}$")]
 Licence = Literal[LICENCES]
-Visibility = Literal[VISIBILITIES]
+Visibility = Literal[VISIBILITIES]  # community chapters and voice templates
+# a story's: "private" = only its owner and collaborators read it (0006)
+StoryVisibility = Literal[STORY_VISIBILITIES]
 Version = Annotated[int, Field(ge=1, le=1_000_000)]
 
 
@@ -127,7 +129,7 @@ class StoryMeta(Strict):
     genre: Annotated[Text, Field(max_length=60)] = ""
     tags: Annotated[list[Tag], Field(max_length=MAX_TAGS)] = []
     licence: Licence
-    visibility: Visibility = "public"
+    visibility: StoryVisibility = "public"
 
 
 class PublishStory(StoryMeta):
@@ -138,6 +140,9 @@ class PublishStory(StoryMeta):
 class NewVersion(Strict):
     changelog: Changelog
     content: StoryContent
+    # the version the publisher's copy is based on: refused (409 version_moved) when the
+    # story moved on meanwhile; omitted, the new version goes on top whatever happened
+    base_version: Version | None = None
 
 
 class UpdateStory(Strict):
@@ -146,7 +151,7 @@ class UpdateStory(Strict):
     genre: Annotated[Text, Field(max_length=60)] | None = None
     tags: Annotated[list[Tag], Field(max_length=MAX_TAGS)] | None = None
     licence: Licence | None = None
-    visibility: Visibility | None = None
+    visibility: StoryVisibility | None = None
 
 
 class CreateFork(Strict):

@@ -9,7 +9,7 @@ the query layer applies the same rules (``visible_story_clause`` and explicit ow
 on PostgreSQL it applies them too, so the two backends answer alike.
 
 The DDL is versioned: migration 0001 runs ``RLS_0001``.  Never edit it; a later migration that
-changes a policy adds ``RLS_0002``.
+changes a policy adds ``RLS_0002`` (collaborators: ``security_collab.RLS_0006``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import re
 from sqlalchemy import and_, exists, or_, select
 
 from studio.marketplace.models import Fork, Story
+from studio.marketplace.security_collab import member_clause
 
 UID_FUNCTION = """
 CREATE OR REPLACE FUNCTION app_user_id() RETURNS integer
@@ -109,26 +110,38 @@ def grant_statements(role: str) -> list[str]:
 def _later_grants(quoted: str) -> list[str]:
     """The app role's privileges on the tables of migrations 0002 and 0003 (imported here, not
     at the top: those modules import this one)."""
+    from studio.marketplace.security_collab import (
+        APP_PRIVILEGES_0006, FUNCTIONS_0006, SEQUENCES_0006,
+    )
     from studio.marketplace.security_community import APP_PRIVILEGES_0002, NEW_SEQUENCES
     from studio.marketplace.security_ops import APP_PRIVILEGES_0003, SEQUENCES_0003
 
     grants = [f"GRANT {privileges} ON {table} TO {quoted}"
-              for table, privileges in {**APP_PRIVILEGES_0002, **APP_PRIVILEGES_0003}.items()]
+              for table, privileges in {**APP_PRIVILEGES_0002, **APP_PRIVILEGES_0003,
+                                        **APP_PRIVILEGES_0006}.items()]
     grants.append(f"GRANT USAGE, SELECT ON SEQUENCE "
-                  f"{', '.join(NEW_SEQUENCES + SEQUENCES_0003)} TO {quoted}")
+                  f"{', '.join(NEW_SEQUENCES + SEQUENCES_0003 + SEQUENCES_0006)} TO {quoted}")
     grants.append(f"GRANT EXECUTE ON FUNCTION app_is_moderator() TO {quoted}")
+    grants += [f"GRANT EXECUTE ON FUNCTION {f} TO {quoted}" for f in FUNCTIONS_0006]
     return grants
 
 
-def visible_story_clause(user_id: int | None, ref: str | None = None):
-    """The query-layer twin of the ``stories_read`` policy."""
-    terms = [Story.visibility == "public"]
+def visible_story_clause(user_id: int | None, ref: str | None = None, *,
+                         invited: bool = False):
+    """The query-layer twin of the ``stories_read`` policy (and of 0006's
+    ``stories_member_read``: accepted collaborators read the story, and of its
+    ``stories_private_read``: a private story only for its owner and members; ``invited``
+    admits invitees too, for the invitation routes)."""
+    open_terms = [Story.visibility == "public"]
     if ref is not None:
-        terms.append(Story.public_id == ref)
+        open_terms.append(Story.public_id == ref)
+    if user_id is not None:
+        open_terms.append(exists(select(Fork.id).where(
+            and_(Fork.source_story_id == Story.id, Fork.owner_id == user_id))))
+    terms = [and_(Story.members_only.is_(False), or_(*open_terms))]
     if user_id is not None:
         terms.append(Story.owner_id == user_id)
-        terms.append(exists(select(Fork.id).where(
-            and_(Fork.source_story_id == Story.id, Fork.owner_id == user_id))))
+        terms.append(member_clause(user_id, invited))
     return or_(*terms)
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from studio.domain.errors import ValidationError
 from studio.domain.manuscript import (
-    CHAPTER_PREFIX, SCENE_PREFIX, STATUSES, assign_ids, content_hash, count_words, fts_query,
-    fts_spans, join_segments, new_id, snippet,
+    CHAPTER_PREFIX, SCENE_PREFIX, STATUSES, Segment, assign_ids, content_hash, count_words,
+    fts_query, fts_spans, join_segments, new_id, snippet,
 )
 from studio.domain.outline import (
     ChapterInfo, Outline, SceneInfo, SceneSaved, SceneText, SearchHit, SearchResults,
@@ -208,7 +208,50 @@ def restore_scene(db: Database, story_id: int, scene_uid: str, chapter_uid: str,
 
 def _save_text(s, story_id: int, row: Scene, text: str) -> SceneSaved:
     old = repo.segments_of(s, row.id)
-    new = assign_ids(old, text)
+    return store_segments(s, story_id, row, assign_ids(old, text), old=old)
+
+
+ADDED_KEPT = 200  # new paragraphs listed in a history entry (ids, positions, some text)
+ADDED_TEXT_BUDGET = 20_000  # characters of new paragraphs' text kept for the history view
+
+
+def _text_change(old: list[Segment], new: list[Segment]) -> dict[str, Any]:
+    """What a save replaced, for the edit history: every paragraph it changed or deleted with
+    its previous text and place (so "restore this" can put it back), and the new paragraphs."""
+    new_text = {seg.id: seg.text for seg in new}
+    old_ids = {seg.id for seg in old}
+    replaced: list[dict[str, Any]] = []
+    for i, seg in enumerate(old):
+        if seg.id not in new_text:
+            replaced.append({"id": seg.id, "old": seg.text, "new": None, "position": i,
+                             "gap": seg.gap, "after": old[i - 1].id if i else None})
+        elif new_text[seg.id] != seg.text:
+            replaced.append({"id": seg.id, "old": seg.text, "new": new_text[seg.id],
+                             "position": i, "gap": seg.gap,
+                             "after": old[i - 1].id if i else None})
+    added: list[dict[str, Any]] = []
+    budget = ADDED_TEXT_BUDGET
+    fresh = [(j, seg) for j, seg in enumerate(new) if seg.id not in old_ids]
+    for j, seg in fresh[:ADDED_KEPT]:
+        item: dict[str, Any] = {"id": seg.id, "position": j}
+        if len(seg.text) <= budget:
+            item["text"] = seg.text
+            budget -= len(seg.text)
+        added.append(item)
+    change: dict[str, Any] = {"replaced": replaced, "added": added}
+    if len(fresh) > ADDED_KEPT:
+        change["added_more"] = len(fresh) - ADDED_KEPT
+    return change
+
+
+def store_segments(s, story_id: int, row: Scene, new: list[Segment], *,
+                   old: list[Segment] | None = None, action: str = "update",
+                   note: dict[str, Any] | None = None) -> SceneSaved:
+    """Make a scene's prose ``new`` (segments with their ids) inside the session ``s``: words,
+    the full-text index, the day's count and the edit history all follow.  Saving typed text
+    goes through here; so does the edit history's "restore this", which must put paragraphs
+    back under their own ids (``note`` is added to the history entry, ``action`` names it)."""
+    old = repo.segments_of(s, row.id) if old is None else old
     digest = content_hash(new)
     if digest == row.content_hash:
         return SceneSaved(row.uid, row.words, 0, 0, 0, 0)
@@ -219,9 +262,9 @@ def _save_text(s, story_id: int, row: Scene, text: str) -> SceneSaved:
     row.content_hash = digest
     repo.touch_scene(row)
     repo.add_writing_words(s, story_id, delta)
-    history.record(s, story_id, "scene_text", row.uid, "update",
-                   {"words": words, "delta": delta, "inserted": inserted, "updated": updated,
-                    "deleted": deleted})
+    change = {"words": words, "delta": delta, "inserted": inserted, "updated": updated,
+              "deleted": deleted, **_text_change(old, new), **(note or {})}
+    history.record(s, story_id, "scene_text", row.uid, action, change)
     return SceneSaved(row.uid, words, delta, inserted, updated, deleted)
 
 

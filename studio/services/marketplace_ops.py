@@ -16,6 +16,7 @@ database, ``complete`` records the server's answer.  The network half (``send``)
 
 from __future__ import annotations
 
+import json
 from typing import Any, Callable
 
 from studio.domain.errors import StudioError
@@ -24,11 +25,15 @@ from studio.domain.story_content import PARTS, normalise_bible, normalise_graph,
     normalise_modules
 from studio.services import forking, publishing, reference_cache, voice_templates
 from studio.store.database import Database
+from studio.store.models import utcnow
 from studio.store.repositories import marketplace as repo
 from studio.store.repositories import stories as stories_repo
 from studio.store.repositories import versions as versions_repo
 
 Prepare = Callable[[Database, int], dict]
+
+#: The payload key of the version a publish is based on (frozen with its snapshot).
+BASE_KEY = "base_version"
 Complete = Callable[[Database, int, dict], None]
 
 
@@ -70,23 +75,39 @@ def _remote_story(result: dict) -> str | None:
 # --- publish ------------------------------------------------------------------------------
 
 def prepare_publish(db: Database, entry_id: int) -> dict:
+    """The spec of a publish.  A story already published goes up as its next version *based
+    on* the version this studio last published or merged (``StoryLink.remote_version``),
+    frozen with the snapshot on the first attempt: when an editor or an accepted proposal
+    published meanwhile, the server refuses it (409 ``version_moved``) instead of silently
+    publishing over their version; the entry then waits for the author, who updates from the
+    collaborators (``services.collaboration_owner``) and sends it again.  Two publishes queued
+    one after the other still become N+1 and N+2: the second is frozen only when it is first
+    sent, after the first landed and moved the link on."""
     with db.session() as s:
         entry = repo.outbox_entry(s, entry_id)
         payload = repo.outbox_payload(entry)
         story_id = _story_id(entry, payload)
         stories_repo.get(s, story_id)
-        snap, payload = _frozen_snapshot(s, entry, payload, story_id,
-                                         f"Published to the marketplace: "
-                                         f"{payload.get('changelog') or 'new version'}")
         link = repo.link(s, story_id)
         remote = link.remote_story_id if link is not None and \
             link.server_url == entry.server_url else None
+        first_attempt = not isinstance(payload.get("version"), int)
+        snap, payload = _frozen_snapshot(s, entry, payload, story_id,
+                                         f"Published to the marketplace: "
+                                         f"{payload.get('changelog') or 'new version'}")
+        if first_attempt:
+            base = link.remote_version if remote is not None else None
+            payload = repo.freeze_payload(entry, {BASE_KEY: base})
         spec = {"remote_story_id": remote, "meta": payload.get("meta") or {},
                 "content": publishing.content_from_snapshot(s, story_id, snap,
                                                             payload.get("include")),
                 "changelog": payload.get("changelog") or ""}
         if remote is not None:
             spec["update_meta"] = True
+            # An entry frozen before publishes carried a base has no BASE_KEY: it is sent
+            # as it was first sent (a retry must be the same request to be deduplicated).
+            if isinstance(payload.get(BASE_KEY), int):
+                spec["base_version"] = payload[BASE_KEY]
         return spec
 
 
@@ -103,6 +124,36 @@ def complete_publish(db: Database, entry_id: int, result: dict) -> None:
             link.remote_story_id = remote
             link.remote_version = number
         repo.touch_link(link)
+
+
+def rebase_refused_publishes(s, story_id: int, server_url: str, merged: int) -> list[int]:
+    """After the author merged version ``merged`` of the story's marketplace copy into it
+    (``services.collaboration_owner``): its refused publishes (``failed`` entries frozen on
+    an older version, or on none) forget the snapshot and base they froze, so sending one
+    again (Retry in the outbox) publishes the merged story on top of ``merged``; returns their
+    ids.  The old snapshot stays as a local version (nothing is lost).  Reusing the entry's
+    idempotency key is safe: the server keeps no record of a request it refused, so the same
+    key with the new body is a new request."""
+    from studio.store.repositories import outbox as outbox_repo
+
+    rebased = []
+    for entry in outbox_repo.entries(s, (outbox_repo.FAILED,), server_url):
+        if entry.kind != "publish" or entry.story_id != story_id:
+            continue
+        payload = repo.outbox_payload(entry)
+        base = payload.get(BASE_KEY)
+        if isinstance(base, int) and base >= merged:
+            continue  # already based on the merged version (or later)
+        # Based on an older version — or on none (frozen before the story had one, or before
+        # publishes carried a base): sent as frozen, it would publish over their versions.
+        payload.pop("version", None)
+        payload.pop(BASE_KEY, None)
+        entry.payload_json = json.dumps(payload, ensure_ascii=False, sort_keys=True)
+        entry.last_error = (f"Your story now includes version {merged} from your "
+                            "collaborators: retry this to publish it as the next version.")
+        entry.updated_at = utcnow()
+        rebased.append(entry.id)
+    return rebased
 
 
 # --- publish a fork as a remix --------------------------------------------------------------

@@ -30,6 +30,9 @@ from studio.store.repositories import stories as stories_repo
 
 ALL_PARTS = frozenset(CONTENT_PARTS)
 META_FIELDS = ("title", "description", "genre", "tags", "licence", "visibility")
+# a published story's visibility: listed; readable by its link; only its owner and
+# collaborators (issue 11)
+VISIBILITIES = ("public", "unlisted", "private")
 MAX_CHANGELOG = 5000
 
 
@@ -202,6 +205,10 @@ def check_meta(meta: Any, story_title: str) -> dict[str, Any]:
         raise ValidationError("Publish", ["title"], "is longer than 200 characters")
     if not isinstance(out.get("licence"), str) or not out["licence"]:
         raise ValidationError("Publish", ["licence"], "choose the licence readers get")
+    if "visibility" in out and out["visibility"] not in VISIBILITIES:
+        raise ValidationError("Publish", ["visibility"],
+                              f"must be one of {', '.join(VISIBILITIES)}, not "
+                              f"{out['visibility']!r}")
     return out
 
 

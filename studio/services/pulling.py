@@ -257,7 +257,10 @@ def _split(plan: PullPlan, resolutions: Mapping[str, str]) -> tuple[dict, dict]:
     return segs, parts
 
 
-def _resolve_all(plan: PullPlan, resolutions: Mapping[str, str]):
+def _resolve_all(plan: PullPlan, resolutions: Mapping[str, str], error: type = PullError,
+                 doing: str = "pulling", what: str = "pull"):
+    """The merged segment values and part values of ``plan`` under the author's choices (a
+    branch merge reuses it: ``error``, ``doing`` and ``what`` word its refusals)."""
     segs, part_choices = _split(plan, resolutions)
     unresolved: list[str] = []
     unknown: list[str] = []
@@ -266,9 +269,9 @@ def _resolve_all(plan: PullPlan, resolutions: Mapping[str, str]):
     invalid += [f"{p}/{k}" for p, choices in part_choices.items()
                 for k, v in choices.items() if v == "both"]
     if invalid:
-        raise PullError("Choose “theirs”, “mine” or “both” for each conflicting segment "
-                        "(“theirs” or “mine” for modules, scene bible and chapter graph); "
-                        "not valid for: " + ", ".join(sorted(invalid)[:20]))
+        raise error("Choose “theirs”, “mine” or “both” for each conflicting segment "
+                    "(“theirs” or “mine” for modules, scene bible and chapter graph); "
+                    "not valid for: " + ", ".join(sorted(invalid)[:20]))
     taken: set[str] = set(plan.manuscript.theirs.text) | set(plan.manuscript.mine.text)
 
     def new_key(_key: str, used: set[str]) -> str:
@@ -295,12 +298,12 @@ def _resolve_all(plan: PullPlan, resolutions: Mapping[str, str]):
             unresolved += [f"{p}/{k}" for k in exc.unresolved]
             unknown += [f"{p}/{k}" for k in exc.unknown]
     if unresolved:
-        raise PullError(f"{len(unresolved)} conflict(s) still need a choice (theirs, mine or "
-                        "both) before pulling; nothing was changed: "
-                        + ", ".join(unresolved[:20]))
+        raise error(f"{len(unresolved)} conflict(s) still need a choice (theirs, mine or "
+                    f"both) before {doing}; nothing was changed: "
+                    + ", ".join(unresolved[:20]))
     if unknown:
-        raise PullError("These choices do not match a conflict of this pull (plan it again?): "
-                        + ", ".join(unknown[:20]))
+        raise error(f"These choices do not match a conflict of this {what} (plan it again?): "
+                    + ", ".join(unknown[:20]))
     return resolved, part_values
 
 
@@ -432,7 +435,8 @@ def _set_metadata(s: Session, story_id: int, owner: str, owner_id: int,
         stories_repo.replace_metadata(s, story_id, owner, owner_id, values)
 
 
-def _write_parts(s: Session, story_id: int, parts: dict[str, Any], number: int) -> None:
+def _write_parts(s: Session, story_id: int, parts: dict[str, Any], number: int,
+                 bible_note: str | None = None, action: str = "pull") -> None:
     for key, module in parts["modules"].items():
         row = stories_repo.module_row(s, story_id, key)
         output = json.dumps(normalise_output(key, module["output"]), ensure_ascii=False)
@@ -442,9 +446,20 @@ def _write_parts(s: Session, story_id: int, parts: dict[str, Any], number: int) 
     latest, own = bibles_repo.latest_data(s, "story", story_id)
     if parts["scene_bible"] != own:
         bibles_repo.add_version(s, "story", story_id, latest + 1, parts["scene_bible"], None,
-                                f"pulled v{number}: "
+                                (bible_note or f"pulled v{number}: ")
                                 + bible_rules.summarise_change(own, parts["scene_bible"]))
     if parts["chapter_graph"] != publishing.local_graph(s, story_id):
         graphs_repo.write_graph(s, story_id, parts["chapter_graph"])
-        history.record(s, story_id, "chapter_graph", story_id, "pull",
+        history.record(s, story_id, "chapter_graph", story_id, action,
                        {"chapters": len(parts["chapter_graph"]["chapters"])})
+
+
+# The branch merge (``services.branch_merge``) is the same three-way merge between two local
+# stories; it uses these steps as they are.
+local_parts = _local_parts
+mine_state = _mine
+fingerprint = _fingerprint
+resolve_all = _resolve_all
+check_parts = _check_parts
+write_outline = _write_outline
+write_parts = _write_parts

@@ -171,21 +171,39 @@ def set_story_metadata(db: Database, story_id: int, key: str, value: Any) -> Non
 
 
 def delete_story(db: Database, story_id: int) -> None:
-    """Move a story to the trash (it stays in the database and can be brought back)."""
+    """Move a story to the trash (it stays in the database and can be brought back).  A main
+    story takes its what-if branches with it (same moment, so undelete brings them back)."""
+    from studio.store.repositories import branches as branches_repo
+
     with db.session() as s:
         story = repo.get(s, story_id)
         story.deleted_at = utcnow()
         history.record(s, story_id, "story", story_id, "delete", {"title": story.title})
+        if branches_repo.get(s, story_id) is None:
+            for row in branches_repo.of_trunk(s, story_id):
+                branch = repo.get(s, row.story_id)
+                branch.deleted_at = story.deleted_at
+                history.record(s, branch.id, "story", branch.id, "delete",
+                               {"title": branch.title, "with_main": story_id})
 
 
 def undelete_story(db: Database, story_id: int) -> None:
     from studio.store.models import Story
+    from studio.store.repositories import branches as branches_repo
 
     with db.session() as s:
         story = s.get(Story, story_id)
         if story is not None:
+            when = repo.aware(story.deleted_at)
             story.deleted_at = None
             history.record(s, story_id, "story", story_id, "undelete", {"title": story.title})
+            if when is not None and branches_repo.get(s, story_id) is None:
+                for row in branches_repo.of_trunk(s, story_id, deleted=True):
+                    branch = s.get(Story, row.story_id)
+                    if repo.aware(branch.deleted_at) == when:  # deleted with the main story
+                        branch.deleted_at = None
+                        history.record(s, branch.id, "story", branch.id, "undelete",
+                                       {"title": branch.title, "with_main": story_id})
 
 
 def story_history(db: Database, story_id: int, limit: int = 500) -> list[history.HistoryEntry]:

@@ -52,7 +52,7 @@ class DiskFullError(StoreError):
 #: The newest schema revision this version of the app writes.  Opening a database already at it
 #: needs no Alembic at all (a faster start, ~17 MiB less memory); a test keeps it equal to the
 #: head of ``migrations/studio``.
-SCHEMA_HEAD = "0008"
+SCHEMA_HEAD = "0009"
 
 
 def _alembic_config():

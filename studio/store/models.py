@@ -481,3 +481,5 @@ class StoryLink(Base):
 from studio.store import models_ai as _models_ai  # noqa: E402,F401  (one metadata for all)
 
 from studio.store import models_voice as _models_voice  # noqa: E402,F401
+
+from studio.store import models_branches as _models_branches  # noqa: E402,F401

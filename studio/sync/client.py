@@ -37,6 +37,7 @@ from urllib.parse import quote
 import httpx
 
 
+from studio.sync.client_collab import CollaborationCalls
 from studio.sync.json_slices import (
     _json, _json_body, _json_sliced,
 )
@@ -134,7 +135,7 @@ def _clean(params: dict[str, Any]) -> dict[str, Any]:
             if v is not None and v != [] and v != ()}
 
 
-class MarketplaceClient:
+class MarketplaceClient(CollaborationCalls):
     """An async client of one marketplace (``base_url``, e.g. ``https://market.example.org``).
 
     ``tokens``: the sign-in to use (a ``TokenSource``); ``login`` creates one when none was
@@ -446,8 +447,14 @@ class MarketplaceClient:
         ``version``."""
         return await self._request("POST", "/v1/stories", auth=REQUIRED, key=key, body=body)
 
-    async def publish_version(self, story_id: str, body: dict, key: str) -> dict:
-        """POST /v1/stories/{id}/versions: ``body`` is ``changelog`` and ``content``."""
+    async def publish_version(self, story_id: str, body: dict, key: str,
+                              base_version: int | None = None) -> dict:
+        """POST /v1/stories/{id}/versions (owner and editors): ``body`` is ``changelog`` and
+        ``content``.  ``base_version``: the version this content is based on; if the story
+        moved on since, a ``ConflictError`` with code ``version_moved`` (and
+        ``.body["latest_version"]``) — pull, merge and publish again."""
+        if base_version is not None:
+            body = {**body, "base_version": int(base_version)}
         return await self._request("POST", f"/v1/stories/{_segment(story_id)}/versions",
                                    auth=REQUIRED, key=key, body=body)
 

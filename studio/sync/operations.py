@@ -12,9 +12,12 @@ Specs and results:
 ``publish``
     spec ``{"remote_story_id": str | None, "meta": {title, description, genre, tags, licence,
     visibility}, "content": {modules, manuscript, scene_bible, chapter_graph}, "changelog": str,
-    "update_meta": bool (optional)}`` → ``POST /v1/stories`` (meta + changelog + content) when
-    ``remote_story_id`` is None, else ``POST /v1/stories/{id}/versions`` (and, with
-    ``update_meta``, ``PATCH /v1/stories/{id}`` first, sub-key ``:meta``).
+    "update_meta": bool (optional), "base_version": int (optional)}`` → ``POST /v1/stories``
+    (meta + changelog + content) when ``remote_story_id`` is None, else
+    ``POST /v1/stories/{id}/versions`` (and, with ``update_meta``, ``PATCH /v1/stories/{id}``
+    first, sub-key ``:meta``); with ``base_version`` the server refuses it when another version
+    was published since (409 ``version_moved``: a ``ConflictError`` saying who published what
+    and to update from the collaborators, so the outbox entry waits for the author).
     result ``{"remote_story_id", "remote_version", "story", "version"}``.
 ``like`` / ``unlike``
     spec ``{"story_id"}`` → result ``{"story_id", "liked", "likes"}``.
@@ -39,6 +42,7 @@ Specs and results:
 
 from __future__ import annotations
 
+import re
 from typing import Any, Awaitable, Callable
 
 from studio.sync.client import MarketplaceClient
@@ -66,6 +70,19 @@ def _need(data: dict, *path: str) -> Any:
     return value
 
 
+def version_moved(exc: ConflictError, base: int | None) -> ConflictError:
+    """The refusal of a publish based on an outdated version, in the words the outbox shows:
+    who published what since, and what the author does about it (the entry waits for them)."""
+    latest = exc.body.get("latest_version")
+    found = re.search(r"published by (.+?) since your version", exc.detail or "")
+    who = found.group(1) if found else "a collaborator"
+    since = f"Version {latest}" if isinstance(latest, int) else "A newer version"
+    sentence = (f"{since} was published by {who} since your version {base}: use Update from "
+                "Collaborators, then publish again.")
+    return ConflictError(sentence, status=exc.status, code=exc.code, detail=exc.detail,
+                         body=exc.body)
+
+
 async def send_publish(client: MarketplaceClient, spec: dict, key: str) -> dict:
     remote_id = spec.get("remote_story_id")
     changelog = spec.get("changelog") or ""
@@ -78,9 +95,15 @@ async def send_publish(client: MarketplaceClient, spec: dict, key: str) -> dict:
     else:
         if spec.get("update_meta") and _meta(spec):
             await client.update_story(remote_id, _meta(spec), f"{key}:meta")
-        answer = await client.publish_version(
-            remote_id, {"changelog": changelog or "New version", "content": content},
-            key)
+        base = spec.get("base_version")
+        try:
+            answer = await client.publish_version(
+                remote_id, {"changelog": changelog or "New version", "content": content},
+                key, base_version=base if isinstance(base, int) else None)
+        except ConflictError as exc:
+            if exc.code == "version_moved":
+                raise version_moved(exc, base) from exc
+            raise
     return {"remote_story_id": _need(answer, "story", "id"),
             "remote_version": _need(answer, "version", "number"),
             "story": answer["story"], "version": answer["version"]}

@@ -19,8 +19,10 @@ from studio.domain.errors import StudioError
 from studio.domain.story import StoryDetail, StorySummary
 from studio.services import portability, stories
 from studio.store.database import Database
+from studio.ui.branch_actions import BranchActions
 from studio.ui.document import StoryDocument
 from studio.ui.format_actions import FormatActions
+from studio.ui.history_actions import HistoryActions
 from studio.ui.library import LibraryView
 from studio.ui.marketplace_session import MarketplaceSession
 from studio.ui.panels import PANELS
@@ -100,6 +102,8 @@ class MainWindow(QMainWindow):
                 panel.messageRequested.connect(
                     lambda text: self.statusBar().showMessage(text, 8000))
         self._build_menus()
+        self.branches = BranchActions(self)  # toolbar switcher, Story menu, title
+        self.history = HistoryActions(self)  # View ▸ Edit History, per-item history
         self._restore_window_state()
         self._update_actions()
 
@@ -318,6 +322,8 @@ class MainWindow(QMainWindow):
         for panel in self.panels:
             panel.set_document(doc)
         self.versions.set_document(doc)
+        self.branches.set_document(doc)
+        self.history.set_document(doc)
         self.library.mark_current(detail.id)
         self.central_stack.setCurrentWidget(self.tabs)
         self.settings.setValue(SETTINGS_LAST_STORY, detail.id)
@@ -337,6 +343,8 @@ class MainWindow(QMainWindow):
         for panel in self.panels:
             panel.set_document(None)
         self.versions.set_document(None)
+        self.branches.set_document(None)
+        self.history.set_document(None)
         self.central_stack.setCurrentWidget(self.placeholder)
         self.library.mark_current(None)
         self._update_title()
@@ -400,8 +408,9 @@ class MainWindow(QMainWindow):
             QMessageBox.StandardButton.Cancel)
         if answer != QMessageBox.StandardButton.Yes:
             return
-        if self.document is not None and self.document.story_id == story_id:
-            self.document.flush()
+        if self.document is not None and story_id in (self.document.story_id,
+                                                      self.branches.trunk_id()):
+            self.document.flush()  # a branch of the story goes to the trash with it
             self._close_story()
         self.runner.run(stories.delete_story, self.db, story_id,
                         on_done=lambda _: self._deleted(story_id, title),
@@ -472,7 +481,8 @@ class MainWindow(QMainWindow):
         if self.document is None:
             self.setWindowTitle("Story Studio")
         else:
-            self.setWindowTitle(f"{self.document.detail.fields.title} — Story Studio")
+            branch = self.branches.title_part() if hasattr(self, "branches") else ""
+            self.setWindowTitle(f"{self.document.detail.fields.title}{branch} — Story Studio")
 
     def _save_state_changed(self, state: str, message: str) -> None:
         self.save_state.setText(message)

@@ -1,8 +1,9 @@
 """Authorization sweep over the whole OpenAPI document, both backends (PostgreSQL as the
 non-owner role, so row-level security is in force).
 
-User A makes private rows of every kind the API has: the known ones (an unlisted story, forks
-with overrides, likes, a request with an idempotency key, a story hidden by a moderator) and,
+User A makes private rows of every kind the API has: the known ones (an unlisted story, a
+private story with a collaborator, forks with overrides, likes, a request with an idempotency
+key, a story hidden by a moderator) and,
 generically, a row from every creating operation in the document — each POST/PUT with a
 minimal valid body made as private as the body allows (``visibility`` not public), and every
 GET on A's rows that answers with a new id (a job).  Reference data that only moderators may
@@ -14,7 +15,8 @@ create (idea categories, …) is made by an admin first.  Then user B, and an an
   minimal valid body (B's mutating requests carry an idempotency key A has used): never 2xx —
   B gets 403/404, anonymous 401/403/404, with no private text in the answer — except the
   operations in ``ALLOWED_FOR_OTHERS`` (each with the rule that allows it; never for a row a
-  moderator hid) and the fixed refusals of ``REFUSED_TO_ALL``;
+  moderator hid, nor for a story of visibility "private": its link is no capability) and the
+  fixed refusals of ``REFUSED_TO_ALL``;
 
 and afterwards A re-reads everything: unchanged (public counters excepted).
 """
@@ -105,6 +107,7 @@ class Rows:
     kinds: dict = field(default_factory=dict)
     private: set = field(default_factory=set)
     hidden: set = field(default_factory=set)
+    members_only: set = field(default_factory=set)  # A's "private" stories: no link rule
     foreign: set = field(default_factory=set)
     refs: dict[str, list] = field(default_factory=dict)
     secrets: set = field(default_factory=set)
@@ -341,6 +344,21 @@ def make_rows(a, other, admin, ops: list[Operation]) -> Rows:
         assert r.status_code == 200, r.text
     for story in (public, unlisted, theirs):
         assert a.put(f"/v1/stories/{story}/like").status_code == 200
+    # a collaborator row on A's unlisted story (the admin invited as an editor), so that the
+    # collaborator operations aim at a real row under both usernames
+    r = a.post(f"/v1/stories/{unlisted}/collaborators",
+               json={"username": admin.username, "role": "editor"})
+    assert r.status_code == 201, r.text
+    rows.usernames.append(admin.username)
+    # a private story (only A and A's collaborators read it): B never reaches it, by link or not
+    private_title = unique("Members only ")
+    rows.secrets.add(private_title)
+    private = publish(a, ["m0", "m1"], title=private_title, visibility="private")["story"]["id"]
+    rows.add(private, "story")
+    r = a.post(f"/v1/stories/{private}/collaborators",
+               json={"username": admin.username, "role": "viewer"})
+    assert r.status_code == 201, r.text
+    assert admin.post(f"/v1/invitations/{private}/accept").status_code == 200
     if any(op.path == HIDE for op in ops):  # hidden by a moderator: 404 to all but A
         hidden = publish(a, ["h0"], title=unique("Hidden by a moderator "))["story"]["id"]
         r = admin.post(HIDE.format(item_type="story", item_id=hidden))
@@ -382,6 +400,9 @@ def make_rows(a, other, admin, ops: list[Operation]) -> Rows:
                 if r.status_code == 200:
                     rows.hidden.add(value)
                     break
+    # every private story of A's (the generic rounds make some: "private" is preferred)
+    rows.members_only |= {s["id"] for s in a.get("/v1/accounts/me/stories").json()["items"]
+                          if s["visibility"] == "private"}
     # Rows that reading makes (a job for an analysis)
     for op in ops:
         if op.method == "GET" and op.params("path"):
@@ -489,7 +510,8 @@ def test_other_users_never_reach_private_rows(server, sweep_users):
         rule = ALLOWED_FOR_OTHERS.get((op.method, op.path))
         everyone = REFUSED_TO_ALL.get((op.method, op.path))
         for values in values_list:
-            allowed = rule is not None and not rows.hidden & set(values.values())
+            allowed = rule is not None and not (rows.hidden | rows.members_only) \
+                & set(values.values())
             for who, client, refused in (("B", b, {403, 404, everyone}),
                                          ("anonymous", anon, {401, 403, 404, everyone})):
                 r = call(client, op, values, rows, private_body=False,
@@ -515,7 +537,8 @@ def test_other_users_never_reach_private_rows(server, sweep_users):
 
     kinds = Counter(rows.kinds[v] for v in rows.private)
     print(f"\n{server.backend}: A's private rows {dict(kinds)} (hidden by a moderator: "
-          f"{len(rows.hidden)}); reference data by the admin {rows.refs}; {len(listings)} "
+          f"{len(rows.hidden)}; private stories: {len(rows.members_only)}); reference data "
+          f"by the admin {rows.refs}; {len(listings)} "
           f"listings; {len(covered)}/{len(swept)} operations with path parameters swept "
           "(B/anonymous statuses):")
     for label in covered:
@@ -523,3 +546,4 @@ def test_other_users_never_reach_private_rows(server, sweep_users):
     print(f"  without a row of A's to aim at: {uncovered}")
     assert not problems, "\n".join(problems)
     assert not [u for u in uncovered if "{fork_id}" in u or "{story_id}" in u], uncovered
+    assert len(rows.members_only) >= 2  # the explicit one and a generic one

@@ -228,11 +228,13 @@ def _session_alive(server, token: str) -> bool:
 
 def _seed_rows(run: Run, me, other) -> None:
     """Fresh real rows, tried first for path parameters: the other user's story, the fuzzing
-    user's public and unlisted stories, forks of both stories with an override, a like."""
+    user's public, unlisted and private stories, forks of both stories with an override, a like, a
+    proposal and invitations both ways."""
     run.seeded.clear()
     theirs = publish(other, ["o0", "o1"])
     mine = publish(me, ["m0", "m1", "m2"])
     unlisted = publish(me, ["u0"], visibility="unlisted")
+    private = publish(me, ["v0"], visibility="private")  # only its owner and collaborators
     forks = []
     for story in (theirs, mine):
         r = me.post(f"/v1/stories/{story['story']['id']}/forks", json={})
@@ -240,8 +242,19 @@ def _seed_rows(run: Run, me, other) -> None:
         forks.append(r.json())
         me.patch(f"/v1/forks/{r.json()['id']}/segments", json={"segments": {"seg_0": "edited"}})
     me.put(f"/v1/stories/{theirs['story']['id']}/like")
+    # collaboration: a proposal on the fuzzing user's story, the other user invited to it,
+    # and an invitation of the fuzzing user to the other's story
+    mine_id, theirs_id = mine["story"]["id"], theirs["story"]["id"]
+    collab = [me.post(f"/v1/stories/{mine_id}/proposals", json={
+                  "title": "p", "base_version": 1, "segments": {"seg_0": "proposed"}}),
+              me.post(f"/v1/stories/{mine_id}/collaborators",
+                      json={"username": other.username, "role": "contributor"}),
+              other.post(f"/v1/stories/{theirs_id}/collaborators",
+                         json={"username": me.username, "role": "editor"})]
+    assert [r.status_code for r in collab] == [201, 201, 201], [r.text for r in collab]
     for pool in (run.pool, run.seeded):
-        run.harvest([theirs, mine, unlisted, forks], pool=pool)
+        run.harvest([theirs, mine, unlisted, private, forks, *(r.json() for r in collab)],
+                    pool=pool)
 
 
 def _report(problems: list[Problem], limit: int = 30) -> str:

@@ -112,9 +112,21 @@ def test_publish_refusals(db, outbox_repo):
         publishing.enqueue_publish(db, story_id, SERVER, {**META, "price": 3}, "v1")
     with pytest.raises(ValidationError, match="not a part"):
         publishing.enqueue_publish(db, story_id, SERVER, META, "v1", {"cover"})
+    with pytest.raises(ValidationError, match="visibility.*public, unlisted, private"):
+        publishing.enqueue_publish(db, story_id, SERVER, {**META, "visibility": "secret"}, "v1")
     with pytest.raises(PublishError, match="Only a fork"):
         publishing.enqueue_remix(db, story_id, SERVER, META, "Remix")
     assert sql(db, "SELECT count(*) FROM outbox")[0][0] == 0
+
+
+def test_a_private_story_is_queued_as_private(db, outbox_repo):
+    """"Private" (only the owner and the collaborators read it) goes to the server as is."""
+    story_id = sample(db)
+    entry_id = publishing.enqueue_publish(db, story_id, SERVER,
+                                          {**META, "visibility": "private"}, "v1")
+    with db.session() as s:
+        payload = outbox_repo.payload(outbox_repo.get(s, entry_id))
+    assert payload["meta"]["visibility"] == "private"
 
 
 def forked(db, licence="CC-BY"):

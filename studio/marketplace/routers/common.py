@@ -11,12 +11,14 @@ from sqlalchemy.orm import Session
 
 from studio.marketplace.deps import Ctx
 from studio.marketplace.models_ops import is_deleted
-from studio.marketplace.errors import forbidden, not_found
+from studio.marketplace.errors import ApiError, forbidden, not_found
 from studio.marketplace.models import (
     Fork, Like, Story, StoryDailyStats, StoryStats, StoryTag, StoryVersion, User, utcnow,
 )
 from studio.marketplace.schemas import FORK_ID_RE, STORY_ID_RE, StoryMeta
 from studio.marketplace.security import visible_story_clause
+from studio.marketplace.security_collab import role_of
+from studio.marketplace.security_community import check_not_hidden
 
 StoryId = Annotated[str, Path(pattern=STORY_ID_RE, description="a story id, st_…")]
 ForkId = Annotated[str, Path(pattern=FORK_ID_RE, description="a fork id, fk_…")]
@@ -27,13 +29,42 @@ def new_public_id(prefix: str) -> str:
     return prefix + secrets.token_urlsafe(12)
 
 
-def load_story(ctx: Ctx, public_id: str) -> Story:
+def load_story(ctx: Ctx, public_id: str, *, invited: bool = False) -> Story:
+    """A story the caller may read, else 404; ``invited``: an invitee may load a private
+    story too (the invitation and collaborator routes only: never its content)."""
     ctx.expose_story(public_id)
     story = ctx.session.scalar(select(Story).where(
-        Story.public_id == public_id, visible_story_clause(ctx.user_id, public_id)))
+        Story.public_id == public_id,
+        visible_story_clause(ctx.user_id, public_id, invited=invited)))
     if story is None:
         raise not_found("story", public_id)
     return story
+
+
+def visibility_of(story: Story) -> str:
+    """The API's visibility: "private" is stored as 'unlisted' + ``members_only`` (0006)."""
+    return "private" if story.members_only else story.visibility
+
+
+def set_visibility(story: Story, visibility: str) -> None:
+    story.members_only = visibility == "private"
+    story.visibility = "unlisted" if visibility == "private" else visibility
+
+
+SOURCE_PRIVATE = ("The story this fork was made from is private and you are no longer one of "
+                  "its collaborators, so the server no longer serves its text; the copy on "
+                  "your computer stays yours.")
+
+
+def fork_source(ctx: Ctx, fork: Fork, *, required: bool = True) -> Story | None:
+    """The fork's source story if the caller may still read it (a private story: only while
+    they are its owner or a member; the same rule as ``stories_private_read``).  Otherwise
+    None, or with ``required`` 403 ``source_private``."""
+    source = ctx.session.scalar(select(Story).where(
+        Story.id == fork.source_story_id, visible_story_clause(ctx.user_id)))
+    if source is None and required:
+        raise ApiError(403, SOURCE_PRIVATE, "source_private")
+    return source
 
 
 def owned_story(ctx: Ctx, public_id: str) -> Story:
@@ -44,6 +75,48 @@ def owned_story(ctx: Ctx, public_id: str) -> Story:
     if ctx.db.is_postgres:  # serialise concurrent publishes of the same story
         ctx.session.refresh(story, with_for_update=True)
     return story
+
+
+def story_role(ctx: Ctx, story: Story) -> str | None:
+    """The caller's role on the story: 'owner', 'editor', 'contributor', 'viewer',
+    'invited' (not accepted yet) or None (``security_collab.role_of``)."""
+    return role_of(ctx.session, story, ctx.user_id)
+
+
+EDITOR_ONLY = ("Only the story's owner and its editors can publish new versions; "
+               "contributors propose changes.")
+
+
+def editable_story(ctx: Ctx, public_id: str, message: str = EDITOR_ONLY,
+                   code: str = "editor_only") -> Story:
+    """A story the caller owns or edits, its row locked (PostgreSQL) so that concurrent
+    publishes of it queue; anyone else is refused (403 ``code``)."""
+    story = load_story(ctx, public_id)
+    role = story_role(ctx, story)
+    if role not in ("owner", "editor"):
+        raise ApiError(403, message, code)
+    if role != "owner":
+        check_not_hidden(ctx.user, story, "story", public_id)
+    if ctx.db.is_postgres:
+        ctx.session.refresh(story, with_for_update=True)
+    return story
+
+
+def check_base(ctx: Ctx, story: Story, base: int) -> None:
+    """Refuse a publish based on a version that is no longer the latest (409
+    ``version_moved``, naming who published the latest)."""
+    latest = story.latest_version
+    if base == latest:
+        return
+    if base > latest:
+        raise ApiError(422, f"Version {base} of this story does not exist; the latest is "
+                       f"{latest}.", "unknown_base_version", latest_version=latest)
+    author = ctx.session.scalar(select(User.username).join(
+        StoryVersion, StoryVersion.author_id == User.id).where(
+        StoryVersion.story_id == story.id, StoryVersion.number == latest))
+    raise ApiError(409, f"Version {latest} was published by {author} since your version "
+                   f"{base}; pull it, merge, and publish again.", "version_moved",
+                   latest_version=latest)
 
 
 def load_version(ctx: Ctx, story: Story, number: int) -> StoryVersion:
@@ -75,8 +148,8 @@ def create_story(ctx: Ctx, meta: StoryMeta, **lineage) -> Story:
     now = utcnow()
     story = Story(public_id=new_public_id("st_"), owner_id=ctx.user_id, title=meta.title,
                   description=meta.description, genre=meta.genre, licence=meta.licence,
-                  visibility=meta.visibility, latest_version=0, created_at=now,
-                  updated_at=now, **lineage)
+                  latest_version=0, created_at=now, updated_at=now, **lineage)
+    set_visibility(story, meta.visibility)
     ctx.session.add(story)
     ctx.session.flush()
     ctx.session.add(StoryStats(story_id=story.id, views=0, likes=0, forks=0, downloads=0))
@@ -156,7 +229,7 @@ def stories_out(ctx: Ctx, stories: list[Story], *, stats: dict[int, StoryStats] 
         out.append({
             "id": x.public_id, "title": x.title, "description": x.description,
             "genre": x.genre, "tags": tags.get(x.id, []), "licence": x.licence,
-            "visibility": x.visibility, "owner": names.get(x.owner_id),
+            "visibility": visibility_of(x), "owner": names.get(x.owner_id),
             "latest_version": x.latest_version, "created_at": x.created_at,
             "updated_at": x.updated_at,
             "stats": {"views": st.views, "likes": st.likes, "forks": st.forks,
@@ -171,13 +244,16 @@ def stories_out(ctx: Ctx, stories: list[Story], *, stats: dict[int, StoryStats] 
 
 
 def fork_out(ctx: Ctx, fork: Fork) -> dict:
-    source = ctx.session.get(Story, fork.source_story_id)
+    # read as the stories policies allow (a private source: only while a member), so that
+    # both backends answer alike: an unreadable source has no id, title or versions
+    source = fork_source(ctx, fork, required=False)
     remix = ctx.session.get(Story, fork.remix_story_id) if fork.remix_story_id else None
     return {
         "id": fork.public_id, "title": fork.title, "strategy": fork.strategy,
         "source": {"story_id": (None if is_deleted(source) else
                                 source.public_id if source else None),
-                   "deleted": source is None or is_deleted(source),
+                   # a source row never goes (retired: ``is_deleted``); None = unreadable
+                   "deleted": is_deleted(source), "readable": source is not None,
                    "title": source.title if source else None,
                    "synced_version": fork.synced_version,
                    "latest_version": source.latest_version if source else None,

@@ -11,8 +11,8 @@ from studio.marketplace.deps import Ctx, get_user_ctx
 from studio.marketplace.errors import ApiError, forbidden
 from studio.marketplace.models import Fork, Story, utcnow
 from studio.marketplace.routers.common import (
-    ForkId, StoryId, bump, create_story, fork_out, load_fork, load_story, load_version,
-    new_public_id, stories_out,
+    ForkId, StoryId, bump, create_story, fork_out, fork_source, load_fork, load_story,
+    load_version, new_public_id, stories_out,
 )
 from studio.marketplace.schemas import CreateFork, EditParts, EditSegments, PublishRemix
 from studio.marketplace.security_community import check_not_hidden
@@ -59,6 +59,7 @@ def get_fork(fork_id: ForkId, ctx: Ctx = Depends(get_user_ctx)) -> dict:
 @router.get("/forks/{fork_id}/content", summary="The fork's merged content")
 def get_fork_content(fork_id: ForkId, ctx: Ctx = Depends(get_user_ctx)) -> dict:
     fork = load_fork(ctx, fork_id)
+    fork_source(ctx, fork)  # a private source: only while still a member
     return {"fork": fork_out(ctx, fork), "content": content.fork_content(ctx.session, fork)}
 
 
@@ -68,6 +69,7 @@ def edit_segments(body: EditSegments, fork_id: ForkId,
                   ctx: Ctx = Depends(get_user_ctx)) -> JSONResponse:
     def action() -> dict:
         fork = load_fork(ctx, fork_id)
+        fork_source(ctx, fork)
         state = content.edit_segments(ctx.db, ctx.session, fork, body.segments,
                                       ctx.settings.fork_full_threshold)
         return {**fork_out(ctx, fork), "modified": state.modified, "total": state.total}
@@ -109,7 +111,11 @@ def publish_remix(body: PublishRemix, fork_id: ForkId,
                   ctx: Ctx = Depends(get_user_ctx)) -> JSONResponse:
     def action() -> dict:
         fork = load_fork(ctx, fork_id)
-        source_story = ctx.session.get(Story, fork.source_story_id)
+        source_story = fork_source(ctx, fork)
+        if source_story.members_only and source_story.owner_id != ctx.user_id:
+            raise ApiError(403, "The source story is private: only its owner can publish a "
+                           "remix of it. Keep your fork, or propose your changes to the "
+                           "story instead.", "source_private")
         if source_story.hidden and source_story.owner_id != ctx.user_id:
             raise forbidden("The source story was hidden by moderation, so a remix of it "
                             "cannot be published.")

@@ -18,8 +18,8 @@ from studio.marketplace.errors import ApiError
 from studio.marketplace.models import Like, Story, StoryStats, StoryTag, StoryVersion, User
 from studio.marketplace.models_ops import find_deletion, retire_story, search_clause
 from studio.marketplace.routers.common import (
-    StoryId, VersionNumber, bump, create_story, load_story, load_version, owned_story,
-    set_tags, stories_out,
+    StoryId, VersionNumber, bump, check_base, create_story, editable_story, load_story,
+    load_version, owned_story, set_tags, set_visibility, stories_out,
 )
 from studio.marketplace.schemas import (
     MAX_TAGS, NewVersion, PublishStory, Tag, Text, UpdateStory, USERNAME_RE,
@@ -39,7 +39,8 @@ def _publish(ctx: Ctx, story, content_model, changelog: str) -> dict:
     version = content.add_version(ctx.session, story, ctx.user, manifest, data, changelog)
     jobs.enqueue_analysis(ctx.db, ctx.session, story, version.number)
     quotas.charge(ctx, new_texts + quotas.story_version_bytes(manifest, data))
-    return {"story": stories_out(ctx, [story])[0], "version": version_out(version)}
+    return {"story": stories_out(ctx, [story])[0],
+            "version": version_out(version, version_names(ctx, [version]))}
 
 
 def _load(ctx: Ctx, story_id: str):
@@ -49,9 +50,21 @@ def _load(ctx: Ctx, story_id: str):
     return story
 
 
-def version_out(v: StoryVersion) -> dict:
+def version_names(ctx: Ctx, versions: list[StoryVersion]) -> dict[int, str]:
+    """Usernames of the versions' authors and credited users, by user id."""
+    ids = {v.author_id for v in versions} | {u for v in versions for u in (v.credits or [])}
+    if not ids:
+        return {}
+    return dict(ctx.session.execute(select(User.id, User.username)
+                                    .where(User.id.in_(ids))).all())
+
+
+def version_out(v: StoryVersion, names: dict[int, str]) -> dict:
+    """A version as JSON; ``names`` from ``version_names``.  ``credits``: the contributors
+    whose accepted proposal the version is."""
     return {"number": v.number, "changelog": v.changelog, "created_at": v.created_at,
-            "segment_count": v.segment_count}
+            "segment_count": v.segment_count, "author": names.get(v.author_id),
+            "credits": [names[u] for u in (v.credits or []) if u in names]}
 
 
 @router.post("", status_code=201, summary="Publish a new story (its version 1)")
@@ -190,7 +203,7 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[list, int | None]:
     return keys, counted
 
 
-@router.get("/{story_id}", summary="A story (public, or unlisted by its id)",
+@router.get("/{story_id}", summary="A story (public; unlisted by its id; private to its owner and collaborators)",
             responses={410: {"model": ErrorOut, "description": "Deleted by its owner"}})
 def get_story(story_id: StoryId, ctx: Ctx = Depends(get_ctx)) -> dict:
     if find_deletion(ctx.session, story_id) is not None:
@@ -209,9 +222,11 @@ def update_story(body: UpdateStory, story_id: StoryId,
                  ctx: Ctx = Depends(get_user_ctx)) -> JSONResponse:
     def action() -> dict:
         story = owned_story(ctx, story_id)
-        for name in ("title", "description", "genre", "licence", "visibility"):
+        for name in ("title", "description", "genre", "licence"):
             if name in body.model_fields_set and getattr(body, name) is not None:
                 setattr(story, name, getattr(body, name))
+        if body.visibility is not None:
+            set_visibility(story, body.visibility)
         if "tags" in body.model_fields_set and body.tags is not None:
             set_tags(ctx, story, body.tags)
         ctx.session.flush()
@@ -242,11 +257,18 @@ def _gone(story_id: str) -> ApiError:
 
 
 @router.post("/{story_id}/versions", status_code=201,
-             summary="Publish a new immutable version (owner only)")
+             summary="Publish a new immutable version (owner and editors)")
 def new_version(body: NewVersion, story_id: StoryId,
                 ctx: Ctx = Depends(get_user_ctx)) -> JSONResponse:
+    """With ``base_version`` (the version the publisher's copy is based on) the publish is
+    optimistic: if another version was published since, it is refused (409
+    ``version_moved``, with ``latest_version``) and the publisher pulls, merges and publishes
+    again.  Concurrent publishes of one story queue on its row (FOR UPDATE on PostgreSQL,
+    the write lock on SQLite), so of two with the same base exactly one wins."""
     def action() -> dict:
-        story = owned_story(ctx, story_id)
+        story = editable_story(ctx, story_id)
+        if body.base_version is not None:
+            check_base(ctx, story, body.base_version)
         return _publish(ctx, story, body.content, body.changelog)
 
     return idempotency.run(ctx, body, action, status_code=201)
@@ -255,19 +277,21 @@ def new_version(body: NewVersion, story_id: StoryId,
 @router.get("/{story_id}/versions", summary="A story's versions with their changelogs")
 def list_versions(story_id: StoryId, ctx: Ctx = Depends(get_ctx)) -> dict:
     story = _load(ctx, story_id)
-    versions = ctx.session.scalars(
+    versions = list(ctx.session.scalars(
         select(StoryVersion).options(load_only(
             StoryVersion.number, StoryVersion.changelog, StoryVersion.created_at,
-            StoryVersion.segment_count))
-        .where(StoryVersion.story_id == story.id).order_by(StoryVersion.number))
-    return {"story_id": story.public_id, "items": [version_out(v) for v in versions]}
+            StoryVersion.segment_count, StoryVersion.author_id, StoryVersion.credits))
+        .where(StoryVersion.story_id == story.id).order_by(StoryVersion.number)))
+    names = version_names(ctx, versions)
+    return {"story_id": story.public_id, "items": [version_out(v, names) for v in versions]}
 
 
 @router.get("/{story_id}/versions/{number}", summary="A version's manifest (hashes, no texts)")
 def get_version(story_id: StoryId, number: VersionNumber, ctx: Ctx = Depends(get_ctx)) -> dict:
     story = _load(ctx, story_id)
     v = load_version(ctx, story, number)
-    return {"story_id": story.public_id, **version_out(v), "manifest": v.manifest,
+    return {"story_id": story.public_id, **version_out(v, version_names(ctx, [v])),
+            "manifest": v.manifest,
             "modules": v.modules, "scene_bible": v.scene_bible,
             "chapter_graph": v.chapter_graph}
 
@@ -277,7 +301,7 @@ def get_version(story_id: StoryId, number: VersionNumber, ctx: Ctx = Depends(get
 def get_content(story_id: StoryId, number: VersionNumber, ctx: Ctx = Depends(get_ctx)) -> dict:
     story = _load(ctx, story_id)
     v = load_version(ctx, story, number)
-    out = {"story_id": story.public_id, **version_out(v),
+    out = {"story_id": story.public_id, **version_out(v, version_names(ctx, [v])),
            "content": content.version_content(ctx.session, v)}
     bump(ctx, story.id, downloads=1, separate=True)
     return out

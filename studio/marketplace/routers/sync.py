@@ -15,15 +15,17 @@ from fastapi.responses import JSONResponse
 from studio.marketplace import content, idempotency
 from studio.marketplace.deps import Ctx, get_user_ctx
 from studio.marketplace.errors import ApiError
-from studio.marketplace.models import Fork, Story
-from studio.marketplace.routers.common import ForkId, fork_out, load_fork, load_version
+from studio.marketplace.models import Fork
+from studio.marketplace.routers.common import (
+    ForkId, fork_out, fork_source, load_fork, load_version,
+)
 from studio.marketplace.schemas import ApplySync
 
 router = APIRouter(prefix="/v1/forks", tags=["sync"])
 
 
 def _target(ctx: Ctx, fork: Fork, to_version: int | None):
-    source = ctx.session.get(Story, fork.source_story_id)
+    source = fork_source(ctx, fork)  # a private source: only while still a member
     number = to_version or source.latest_version
     if number < fork.synced_version:
         raise ApiError(422, f"The fork is already synced to version {fork.synced_version}; "

@@ -43,8 +43,12 @@ def create(session: Session, fields: StoryFields, uid: str | None = None) -> Sto
 def summaries(session: Session) -> list[StorySummary]:
     counts = dict(session.execute(
         select(Version.story_id, func.count(Version.id)).group_by(Version.story_id)).all())
+    from studio.store.repositories.branches import is_branch_clause
+
+    # Branches are reached from their main story's switcher, not listed in the library.
     stories = session.scalars(
-        select(Story).where(Story.deleted_at.is_(None)).order_by(Story.updated_at.desc())).all()
+        select(Story).where(Story.deleted_at.is_(None), ~is_branch_clause())
+        .order_by(Story.updated_at.desc())).all()
     modules = session.execute(
         select(Module.story_id, Module.input_text, Module.output_json, Module.name)).all()
     filled: dict[int, int] = {}

@@ -26,6 +26,21 @@ PAGE = "<div style='font-size:13pt; line-height:150%;'>{}</div>"
 
 
 @dataclass(frozen=True)
+class ConflictLabels:
+    """The words the view uses for the two sides.  The defaults are the fork pull's; a branch
+    merge names its sides ("the branch", "this branch") without changing anything else."""
+
+    theirs: str = "Source"
+    theirs_note: str = "the new version"
+    theirs_choice: str = "Use the source’s text"
+    mine: str = "Mine"
+    mine_note: str = "your text now"
+    mine_choice: str = "Keep my text"
+    both_choice: str = "Keep both (mine as an alternate right after)"
+    apply: str = "Apply the pull"
+
+
+@dataclass(frozen=True)
 class ConflictItem:
     """One segment both sides changed in ways that do not merge."""
 
@@ -60,8 +75,10 @@ class ConflictDialog(QDialog):
     resolutionChanged = Signal()
 
     def __init__(self, conflicts: Iterable[ConflictItem], summary: str, parent: QWidget | None
-                 = None, title: str = "Pull updates from the source"):
+                 = None, title: str = "Pull updates from the source",
+                 labels: ConflictLabels | None = None):
         super().__init__(parent)
+        self.labels = labels = labels or ConflictLabels()
         self.setObjectName("conflictDialog")
         self.setWindowTitle(title)
         self.resize(1040, 620)
@@ -88,9 +105,10 @@ class ConflictDialog(QDialog):
         right = QWidget()
         grid = QGridLayout(right)
         grid.setContentsMargins(8, 0, 0, 0)
-        theirs_head = QLabel("<b>Source</b> — the new version "
+        theirs_head = QLabel(f"<b>{html.escape(labels.theirs)}</b> — "
+                             f"{html.escape(labels.theirs_note)} "
                              "<span style='background:#c8ecc9'>&nbsp;what differs&nbsp;</span>")
-        mine_head = QLabel("<b>Mine</b> — your text now "
+        mine_head = QLabel(f"<b>{html.escape(labels.mine)}</b> — {html.escape(labels.mine_note)} "
                            "<span style='background:#cfe0fb'>&nbsp;what differs&nbsp;</span>")
         self.theirs_view, self.mine_view = QTextBrowser(), QTextBrowser()
         self.theirs_view.setObjectName("theirsText")
@@ -109,8 +127,10 @@ class ConflictDialog(QDialog):
         pick = QHBoxLayout()
         self.group = QButtonGroup(self)
         self.buttons: dict[str, QRadioButton] = {}
-        for key, text, shortcut in CHOICES:
-            button = QRadioButton(f"{text}  ({shortcut})")
+        texts = {"theirs": labels.theirs_choice, "mine": labels.mine_choice,
+                 "both": labels.both_choice}
+        for key, _text, shortcut in CHOICES:
+            button = QRadioButton(f"{texts[key]}  ({shortcut})")
             button.setObjectName(f"choose_{key}")
             self.group.addButton(button)
             self.buttons[key] = button
@@ -124,7 +144,7 @@ class ConflictDialog(QDialog):
         lay.addWidget(split, 1)
 
         self.box = QDialogButtonBox()
-        self.apply_button = self.box.addButton("Apply the pull",
+        self.apply_button = self.box.addButton(labels.apply,
                                                QDialogButtonBox.ButtonRole.AcceptRole)
         self.apply_button.setObjectName("applyPull")
         self.box.addButton(QDialogButtonBox.StandardButton.Cancel)
@@ -183,7 +203,8 @@ class ConflictDialog(QDialog):
         for i, c in enumerate(self.conflicts):
             item = self.list.item(i)
             choice = self._choices.get(c.segment_id)
-            mark = {"theirs": "Source", "mine": "Mine", "both": "Both"}.get(choice)
+            mark = {"theirs": self.labels.theirs, "mine": self.labels.mine,
+                    "both": "Both"}.get(choice)
             item.setText(f"{'●' if mark else '○'}  {c.where}" + (f"  — {mark}" if mark else ""))
         left = sum(1 for c in self.conflicts if c.segment_id not in self._choices)
         self.apply_button.setEnabled(left == 0)

@@ -3,6 +3,8 @@ failed one now, or cancel one that should not be sent."""
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem,
@@ -33,6 +35,15 @@ class OutboxDialog(QDialog):
         self.tree.setRootIsDecorated(False)
         self.tree.setColumnWidth(0, 260)
         lay.addWidget(self.tree, 1)
+        # The last problem in full (a refusal often says what to do, e.g. "use Update from
+        # Collaborators, then publish again"): the column alone cuts it off.
+        self.problem = QLabel()
+        self.problem.setObjectName("outboxProblem")
+        self.problem.setWordWrap(True)
+        self.problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.problem.hide()
+        self.tree.currentItemChanged.connect(lambda *_: self._show_problem())
+        lay.addWidget(self.problem)
         row = QHBoxLayout()
         self.retry_button = QPushButton("Retry now")
         self.retry_button.setObjectName("outboxRetry")
@@ -56,6 +67,8 @@ class OutboxDialog(QDialog):
         self.session.runner.run(marketplace_outbox.items, self.session.db, on_done=self._show)
 
     def _show(self, items) -> None:
+        current = self.tree.currentItem()
+        chosen = current.data(0, Qt.ItemDataRole.UserRole) if current is not None else None
         self.tree.clear()
         for it in items:
             row = QTreeWidgetItem([it.label or it.kind, STATE_WORDS.get(it.state, it.state),
@@ -65,6 +78,22 @@ class OutboxDialog(QDialog):
             self.tree.addTopLevelItem(row)
         if not items:
             self.tree.addTopLevelItem(QTreeWidgetItem(["Nothing is waiting.", "", "", "", ""]))
+        rows = [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
+        keep = next((r for r in rows if chosen is not None
+                     and r.data(0, Qt.ItemDataRole.UserRole) == chosen), None)
+        # the entry chosen before stays chosen; else the first problem shows without a click
+        if keep is None:
+            keep = next((r for r in rows if r.text(4)), None)
+        if keep is not None:
+            self.tree.setCurrentItem(keep)
+        self._show_problem()
+
+    def _show_problem(self) -> None:
+        item = self.tree.currentItem()
+        text = item.text(4) if item is not None else ""
+        self.problem.setText(f"<b>{html.escape(item.text(0))}:</b> {html.escape(text)}"
+                             if text else "")
+        self.problem.setVisible(bool(text))
 
     def _act(self, what: str) -> None:
         from studio.services import marketplace_outbox

@@ -13,6 +13,10 @@ PARTS = (("modules", "Story modules"), ("manuscript", "Manuscript"),
 LICENCES = (("CC-BY", "CC BY — others may share and adapt, crediting you"),
             ("CC-BY-NC", "CC BY-NC — the same, non-commercial only"),
             ("all-rights-reserved", "All rights reserved — others may read and fork privately"))
+# the server's story visibilities (services.publishing.VISIBILITIES)
+VISIBILITIES = (("public", "Public — listed in browse and search"),
+                ("unlisted", "Unlisted — only people with the link"),
+                ("private", "Private — only you and your collaborators"))
 
 
 class PublishDialog(QDialog):
@@ -44,8 +48,9 @@ class PublishDialog(QDialog):
         for key, text in LICENCES:
             self.licence.addItem(text, key)
         self.visibility = QComboBox()
-        self.visibility.addItem("Public — listed in browse and search", "public")
-        self.visibility.addItem("Unlisted — only people with the link", "unlisted")
+        self.visibility.setObjectName("publishVisibility")
+        for key, text in VISIBILITIES:
+            self.visibility.addItem(text, key)
         self.changelog = QPlainTextEdit("First version" if first_time else "")
         self.changelog.setObjectName("publishChangelog")
         self.changelog.setPlaceholderText("What changed in this version")

@@ -49,6 +49,8 @@ class ManuscriptPanel(SceneIllustrations, StructureEditing, Panel):
     object_name = "manuscriptPanel"
     countsChanged = Signal(str)
     sceneLoaded = Signal(str)
+    branchFromHereRequested = Signal(str, str)  # chapter uid, title: a what-if branch
+    historyRequested = Signal(str, str)  # "chapter"/"scene", uid: its edit history
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -501,6 +503,16 @@ class ManuscriptPanel(SceneIllustrations, StructureEditing, Panel):
 
     def jump_to_segment(self, scene_uid: str, segment_uid: str) -> None:
         self.jump_to_hit(SearchHit("", "", scene_uid, "", segment_uid, ""), "")
+
+    def show_restored(self, kind: str, uid: str, segment_uid: str = "") -> None:
+        """The edit history restored something of ``uid``: read it again from the database
+        (a scene's cached text is dropped first, so the editor shows the restored words)."""
+        if kind != "scene_text":
+            self._reload_outline_only()
+            return
+        self.editor.forget(uid)
+        self._scene_segments.pop(uid, None)
+        self.refresh_outline(then=lambda _o: self.jump_to_segment(uid, segment_uid))
 
     def editor_modified(self, uid: str) -> bool:
         doc = self.editor._documents.get(uid)

@@ -192,6 +192,11 @@ class StructureEditing:
                 menu.addAction("Set word target…", self.ask_chapter_target)
                 menu.addAction("Edit synopsis…", lambda: self.ask_chapter_synopsis(
                     item.data(0, UID_ROLE)))
+                menu.addAction("Branch From Here…", lambda: self.branchFromHereRequested.emit(
+                    item.data(0, UID_ROLE), item.text(0)))
+            kind = item.data(0, KIND_ROLE)
+            menu.addAction(f"History of This {kind.capitalize()}…",
+                           lambda: self.historyRequested.emit(kind, item.data(0, UID_ROLE)))
             menu.addSeparator()
             menu.addAction("Delete", self.delete_selected)
         menu.exec(self.tree.viewport().mapToGlobal(pos))

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from studio.domain.errors import StudioError
 from studio.ui.panels.base import Panel
+from studio.ui.panels.marketplace_collab import CollaborationActions
 from studio.ui.panels.marketplace_own_story import OwnStoryActions, exec_async
 
 SORTS = (("popular", "Popular"), ("recent", "Recent"), ("trending", "Trending"))
@@ -57,7 +58,7 @@ def analysis_html(found: dict) -> str:
             f"chapter(s).<br><b>Cast:</b> {cast}<br><b>Themes:</b> {keys}</p>")
 
 
-class MarketplacePanel(OwnStoryActions, Panel):
+class MarketplacePanel(CollaborationActions, OwnStoryActions, Panel):
     title = "Marketplace"
     object_name = "marketplacePanel"
     messageRequested = Signal(str)
@@ -121,6 +122,9 @@ class MarketplacePanel(OwnStoryActions, Panel):
         own.addWidget(self.own_label, 1)
         own.addWidget(self.pull_button)
         own.addWidget(self.publish_button)
+        self._build_collaboration(own, top)
+        from studio.ui.owner_update_action import install_owner_update
+        self.owner_update = install_owner_update(self, own)  # "Update from Collaborators…"
         lay.addLayout(own)
 
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -197,11 +201,13 @@ class MarketplacePanel(OwnStoryActions, Panel):
         self.session = session
         self.window_ = window
         session.signedInChanged.connect(self._signed_in_changed)
+        session.statusChanged.connect(self.collab_outbox_status)
         self._signed_in_changed(session.username or "")
 
     def on_reloaded(self) -> None:
         self.update_info = None
         self._show_own_story()
+        self.refresh_collaboration_soon()
 
     def _show_own_story(self) -> None:
         doc = self.document
@@ -229,7 +235,9 @@ class MarketplacePanel(OwnStoryActions, Panel):
         else:
             self.account.setText("Sign in…")
         menu.addAction("Sign in as someone else…" if username else "Sign in…", self.sign_in)
+        self._collab_menu(menu, username)
         self.account.setMenu(menu)
+        self.refresh_collaboration_soon()
 
     def _welcome_html(self) -> str:
         return ("<h2>Reference stories</h2><p>Browse what other authors share, read a story's "

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Callable
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QPushButton,
-    QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QMenu,
+    QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
 from studio.domain.story import VersionInfo
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 class VersionsPanel(QWidget):
     versionsChanged = Signal()
+    branchFromVersionRequested = Signal(int)  # a version number: "Branch From Here…"
 
     def __init__(self, window: "MainWindow"):
         super().__init__()
@@ -47,6 +48,8 @@ class VersionsPanel(QWidget):
         self.tree.header().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.itemSelectionChanged.connect(self._update_buttons)
         self.tree.itemDoubleClicked.connect(lambda *_: self.compare_selected())
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._tree_menu)
         lay.addWidget(self.tree, 1)
         self.empty_hint = QLabel("No versions yet. <b>Save version</b> keeps a snapshot of "
                                  "the whole story you can compare with and return to.")
@@ -106,6 +109,21 @@ class VersionsPanel(QWidget):
             self.tree.addTopLevelItem(item)
         self.empty_hint.setVisible(not self.versions and self.document is not None)
         self._update_buttons()
+
+    def _tree_menu(self, pos) -> None:
+        item = self.tree.itemAt(pos)
+        if item is None or self.document is None:
+            return
+        if not item.isSelected():
+            self.tree.setCurrentItem(item)
+        number = item.data(0, Qt.ItemDataRole.UserRole)
+        menu = QMenu(self)
+        menu.addAction("Compare", self.compare_selected)
+        menu.addAction(f"Restore Version {number}", lambda: self.restore(number))
+        menu.addSeparator()
+        menu.addAction("Branch From Here…", lambda: self.branchFromVersionRequested.emit(number))
+        self.last_menu = menu
+        menu.exec(self.tree.viewport().mapToGlobal(pos))
 
     def selected_numbers(self) -> list[int]:
         return sorted(i.data(0, Qt.ItemDataRole.UserRole) for i in self.tree.selectedItems())
