@@ -310,6 +310,16 @@ class MainWindow(QMainWindow):
 
     def _show_story(self, detail: StoryDetail) -> None:
         old = self.document
+        if old is not None and old.state == "error" and old.has_unsaved():
+            # The save queued before the switch failed (a full disk…): its retries belong to
+            # this story's document, so stay on it rather than drop them with it.
+            self.show_error(StudioError(
+                f"Your last changes to “{old.detail.fields.title}” could not be saved "
+                f"({old.message}), so it stays open: nothing is lost. Free some space and it "
+                "saves on its own; then open the other story again."))
+            self.branches.set_document(old)
+            self.library.mark_current(old.story_id)
+            return
         doc = StoryDocument(self.db, self.runner, detail, self)
         doc.saveStateChanged.connect(self._save_state_changed)
         doc.valueChanged.connect(self._value_changed)

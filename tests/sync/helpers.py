@@ -26,3 +26,32 @@ def run(coro):
 async def run_db(fn, *args):
     """The drainer's ``run_db`` in tests: the sync function in a worker thread."""
     return await asyncio.to_thread(fn, *args)
+
+
+def studio_windows(qtbot, tmp_path, monkeypatch, base_url: str):
+    """A factory of studio main windows, each on a data folder of its own and signed to the
+    marketplace at ``base_url``; a generator: the windows close when it ends (use it from a
+    fixture with ``yield from``)."""
+    from studio.app import build_main_window
+
+    monkeypatch.setenv("STUDIO_MARKETPLACE_URL", base_url)
+    made = []
+
+    def make(name: str):
+        folder = tmp_path / name
+        folder.mkdir()
+        window = build_main_window(folder)
+        qtbot.addWidget(window)
+        window.show()
+        window.start()
+        qtbot.waitUntil(lambda: window.document is not None, timeout=15_000)
+        window.start_marketplace()
+        qtbot.waitUntil(lambda: window.marketplace.status is not None, timeout=15_000)
+        made.append(window)
+        return window
+
+    yield make
+    for window in made:
+        window.close()
+        window.runner.shutdown()
+        window.db.close()

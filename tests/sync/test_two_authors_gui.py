@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QDialogButtonBox
 
-from studio.app import build_main_window
+from tests.sync.helpers import studio_windows
 from studio.services import manuscript, marketplace_outbox, pulling, stories, versions
 from studio.ui.panels.marketplace_panel import MarketplacePanel
 
@@ -32,27 +32,7 @@ SCENES = {
 
 @pytest.fixture
 def windows(qtbot, tmp_path, qt_loop, marketplace, monkeypatch):
-    monkeypatch.setenv("STUDIO_MARKETPLACE_URL", marketplace.base_url)
-    made = []
-
-    def make(name: str):
-        folder = tmp_path / name
-        folder.mkdir()
-        window = build_main_window(folder)
-        qtbot.addWidget(window)
-        window.show()
-        window.start()
-        qtbot.waitUntil(lambda: window.document is not None, timeout=15_000)
-        window.start_marketplace()
-        qtbot.waitUntil(lambda: window.marketplace.status is not None, timeout=15_000)
-        made.append(window)
-        return window
-
-    yield make
-    for window in made:
-        window.close()
-        window.runner.shutdown()
-        window.db.close()
+    yield from studio_windows(qtbot, tmp_path, monkeypatch, marketplace.base_url)
 
 
 def panel_of(window) -> MarketplacePanel:

@@ -368,3 +368,45 @@ def test_a_merge_with_a_conflict_goes_through_the_conflict_view(make_window, qtb
     qtbot.waitUntil(lambda: panel.editor.edit.toPlainText().startswith(theirs), timeout=10_000)
     dialog.last_box.accept()
     dialog.reject()
+
+
+def test_a_switch_whose_save_fails_stays_on_the_story_and_keeps_the_text(make_window, qtbot,
+                                                                           monkeypatch):
+    """A full disk while switching: the branch is not opened, the window says why, and the
+    typed words are saved once the disk takes them again."""
+    from studio.domain.errors import StudioError
+
+    window = make_window()
+    settle(qtbot, window)
+    main_id = window.document.story_id
+    info = branches.create_branch(window.db, main_id, "Calm ending")
+    window.branches.refresh()
+    qtbot.waitUntil(lambda: window.branches.switcher.combo.count() == 2)
+    panel = manuscript_panel(window)
+    window.show_panel(panel)
+    qtbot.waitUntil(lambda: panel.current_scene_uid is not None
+                    and panel.editor.edit.toPlainText() != "")
+    scene_uid = panel.current_scene_uid
+
+    real_save = manuscript.save_scene_text
+    failing = {"on": True}
+
+    def save(db, story_id, uid, text_):
+        if failing["on"]:
+            raise StudioError("database or disk is full")
+        return real_save(db, story_id, uid, text_)
+
+    monkeypatch.setattr(manuscript, "save_scene_text", save)
+    window.last_error_box = None
+    panel.editor.edit.moveCursor(QTextCursor.MoveOperation.End)
+    qtbot.keyClicks(panel.editor.edit, " Salt on the glass.")
+    window.branches.switcher.select(info.story_id)
+    qtbot.waitUntil(lambda: window.last_error_box is not None, timeout=10_000)
+    shown = window.last_error_box.text()
+    assert "could not be saved" in shown and "nothing is lost" in shown, shown
+    window.last_error_box.close()
+    assert window.document.story_id == main_id
+    qtbot.waitUntil(lambda: window.branches.switcher.combo.currentData() == main_id)
+    failing["on"] = False  # space again: the retry saves it
+    qtbot.waitUntil(lambda: text(window, main_id, scene_uid).endswith("Salt on the glass."),
+                    timeout=15_000)

@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 
-from studio.app import build_main_window
+from tests.sync.helpers import studio_windows
 from studio.services import manuscript, marketplace_outbox, pulling, versions
 from studio.sync.credentials import load_tokens
 from studio.ui.dialogs.conflict_dialog import ConflictDialog
@@ -35,27 +35,7 @@ ALICE_TIDE = "The tide had turned at seven."
 @pytest.fixture
 def windows(qtbot, tmp_path, qt_loop, mkt_sqlite, monkeypatch):  # noqa: F811
     """Studio windows of their own data folders, on the module's marketplace."""
-    monkeypatch.setenv("STUDIO_MARKETPLACE_URL", mkt_sqlite.base_url)
-    made = []
-
-    def make(name: str):
-        folder = tmp_path / name
-        folder.mkdir()
-        window = build_main_window(folder)
-        qtbot.addWidget(window)
-        window.show()
-        window.start()
-        qtbot.waitUntil(lambda: window.document is not None, timeout=15_000)
-        window.start_marketplace()
-        qtbot.waitUntil(lambda: window.marketplace.status is not None, timeout=15_000)
-        made.append(window)
-        return window
-
-    yield make
-    for window in made:
-        window.close()
-        window.runner.shutdown()
-        window.db.close()
+    yield from studio_windows(qtbot, tmp_path, monkeypatch, mkt_sqlite.base_url)
 
 
 def register(base_url: str, username: str) -> None:
