@@ -259,6 +259,42 @@ def test_invite_accept_propose_review_accept_some_and_decline(qtbot, windows, mk
             f"/v1/stories/{remote}/proposals", params={"status": "all"}).json()["items"]}
     assert statuses == {"Sharper arrival": "partially_accepted", "Red glove": "declined"}
 
+    # --- the contributor sees what became of his proposals and withdraws an open one --------
+    manuscript.apply_segment_texts(b.db, fork, {ids[2]: "Gulls argued on the rail, loudly."})
+    pb.refresh_collaboration()
+    propose = open_dialog(qtbot, pb, pb.propose_button, ProposeDialog)
+    qtbot.waitUntil(lambda: propose.loaded and not propose.busy, timeout=10_000)
+    propose.title.setText("Loud gulls")
+    propose.send_button.click()
+    qtbot.waitUntil(lambda: not propose.isVisible(), timeout=15_000)
+    mine = open_dialog(qtbot, pb, pb.my_proposals_button, ProposalReviewDialog)
+    qtbot.waitUntil(lambda: mine.tree.topLevelItemCount() == 3 and not mine.busy,
+                    timeout=10_000)
+    assert {row_of(mine.tree, t).text(1) for t in ("Sharper arrival", "Red glove",
+                                                   "Loud gulls")} == \
+        {"Partly accepted", "Declined", "Open — waiting for the owner"}
+    assert not mine.accept_all_button.isVisible() and not mine.changelog.isVisible()
+    mine.tree.setCurrentItem(row_of(mine.tree, "Red glove"))
+    qtbot.waitUntil(lambda: mine.detail is not None and mine.summary().title == "Red glove"
+                    and not mine.busy, timeout=10_000)
+    assert not mine.decline_button.isEnabled()  # decided already: nothing to withdraw
+    mine.tree.setCurrentItem(row_of(mine.tree, "Loud gulls"))
+    qtbot.waitUntil(lambda: mine.detail is not None and mine.summary().title == "Loud gulls"
+                    and not mine.busy, timeout=10_000)
+    assert mine.decline_button.text() == "Withdraw proposal…" and mine.decline_button.isEnabled()
+    # a proposal is the fork against its base: every paragraph Ben changed, the new one too
+    assert mine.change_list.count() == len(mine.changes()) == 5
+    assert any(c.proposed == "Gulls argued on the rail, loudly." for c in mine.changes())
+    assert not mine.change_list.item(0).flags() & Qt.ItemFlag.ItemIsUserCheckable
+    mine.grab().save(f"{SHOTS}/my_proposals.png")
+    mine.decline_button.click()
+    answer(qtbot, mine)
+    qtbot.waitUntil(done(mine, "Withdrew “Loud gulls”"), timeout=10_000)
+    qtbot.waitUntil(lambda: row_of(mine.tree, "Loud gulls") is not None
+                    and row_of(mine.tree, "Loud gulls").text(1) == "Withdrawn"
+                    and not mine.busy, timeout=10_000)
+    QTest.keyClick(mine, Qt.Key.Key_Escape)
+
     # --- the contributor becomes an editor and publishes from the fork ----------------------
     people = open_dialog(qtbot, pa, pa.collaborators_button, CollaboratorsDialog)
     qtbot.waitUntil(lambda: people.role_combo(ben_name) is not None and not people.busy,
@@ -290,7 +326,7 @@ def test_invite_accept_propose_review_accept_some_and_decline(qtbot, windows, mk
     qtbot.waitUntil(lambda: pb.collab.base == 2, timeout=10_000)
     editor = open_dialog(qtbot, pb, pb.editor_publish_button, ProposeDialog)
     qtbot.waitUntil(lambda: editor.loaded and not editor.busy, timeout=10_000)
-    assert editor.change_list.count() == 3  # against version 2 now: 1, 3 and 4
+    assert editor.change_list.count() == 4  # against version 2 now: 1, 2 (the gulls), 3, 4
     editor.title.setText("Glove and ledger")
     editor.send_button.click()
     qtbot.waitUntil(lambda: not editor.isVisible(), timeout=15_000)

@@ -201,13 +201,15 @@ class ProposeDialog(CollabDialog):
 
 class ProposalReviewDialog(CollabDialog):
     """The open proposals of a story I own (``remote_story_id``), reviewed against my local
-    copy of it (``local_story_id``), which accepted changes are written into."""
+    copy of it (``local_story_id``), which accepted changes are written into.  With ``mine``
+    (a contributor): my own proposals to it, whatever became of them, to read or withdraw."""
 
     storyChanged = Signal(int)  # the new version's number; the local story was updated
 
     def __init__(self, session, local_story_id: int, remote_story_id: str, story_title: str,
-                 service=None, parent: QWidget | None = None):
+                 service=None, parent: QWidget | None = None, mine: bool = False):
         super().__init__(session, service, parent)
+        self.mine = mine
         self.local_story_id = local_story_id
         self.remote_story_id = remote_story_id
         self.story_title = story_title or "Untitled"
@@ -217,26 +219,31 @@ class ProposalReviewDialog(CollabDialog):
         self.accepted_versions: list[int] = []
         self.news = ""  # what the last accept or decline did, shown above the next summary
         self.setObjectName("proposalReviewDialog")
-        self.setWindowTitle(f"Proposals — {self.story_title}")
+        self.setWindowTitle(f"{'My proposals' if mine else 'Proposals'} — {self.story_title}")
         self.resize(1080, 720)
         lay = QVBoxLayout(self)
-        intro = QLabel(f"<b>Proposed changes to “{html.escape(self.story_title)}”.</b> Tick the "
-                       "segments to take; accepting makes a new version that credits the "
-                       "proposal's author, and your copy is updated (a version of it is saved "
-                       "first).")
+        intro = QLabel(
+            f"<b>What you proposed for “{html.escape(self.story_title)}”.</b> Each proposal "
+            "says whether the owner accepted it (all or some of it) or declined it; an open "
+            "one can be withdrawn." if mine else
+            f"<b>Proposed changes to “{html.escape(self.story_title)}”.</b> Tick the "
+            "segments to take; accepting makes a new version that credits the "
+            "proposal's author, and your copy is updated (a version of it is saved "
+            "first).")
         intro.setWordWrap(True)
         lay.addWidget(intro)
 
         self.tree = QTreeWidget()
         self.tree.setObjectName("proposalList")
-        self.tree.setHeaderLabels(["Proposal", "Author", "Based on", "Sent", "Changes"])
+        self.tree.setHeaderLabels(["Proposal", "Status" if mine else "Author", "Based on",
+                                   "Sent", "Changes"])
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         header = self.tree.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setStretchLastSection(False)
-        for column, width in ((1, 120), (2, 90), (3, 130), (4, 80)):
+        for column, width in ((1, 210 if mine else 120), (2, 90), (3, 130), (4, 80)):
             self.tree.setColumnWidth(column, width)
         self.tree.setMaximumHeight(118)
         self.tree.currentItemChanged.connect(lambda *_: self._proposal_chosen())
@@ -257,12 +264,15 @@ class ProposalReviewDialog(CollabDialog):
         lay.addWidget(split, 1)
 
         row = QHBoxLayout()
-        row.addWidget(QLabel("Changelog"))
+        changelog_label = QLabel("Changelog")
+        row.addWidget(changelog_label)
         self.changelog = QLineEdit()
         self.changelog.setObjectName("acceptChangelog")
         self.changelog.setPlaceholderText("What the new version says about these changes")
         row.addWidget(self.changelog, 1)
         lay.addLayout(row)
+        for widget in (changelog_label, self.changelog):
+            widget.setVisible(not mine)
 
         foot = QHBoxLayout()
         foot.addWidget(self.status, 1)
@@ -271,8 +281,11 @@ class ProposalReviewDialog(CollabDialog):
         self.accept_selected_button.clicked.connect(lambda: self.accept_changes(False))
         self.accept_all_button = plain_button("Accept all", "acceptAll")
         self.accept_all_button.clicked.connect(lambda: self.accept_changes(True))
-        self.decline_button = plain_button("Decline proposal…", "declineProposal")
+        self.decline_button = plain_button("Withdraw proposal…" if mine else
+                                           "Decline proposal…", "declineProposal")
         self.decline_button.clicked.connect(self.decline)
+        for button in (self.accept_selected_button, self.accept_all_button):
+            button.setVisible(not mine)
         close = plain_button("Close", "closeProposals")
         close.clicked.connect(self.reject)
         for button in (self.accept_selected_button, self.accept_all_button,
@@ -315,7 +328,8 @@ class ProposalReviewDialog(CollabDialog):
         self.accept_selected_button.setText(f"Accept selected ({chosen} of {total})"
                                             if self.detail is not None else "Accept selected")
         self.accept_all_button.setEnabled(ready and total > 0)
-        self.decline_button.setEnabled(ready)
+        self.decline_button.setEnabled(ready and (not self.mine or getattr(
+            self.summary(), "status", "open") == "open"))
         self.tree.setEnabled(not self.busy)
 
     # --- loading ----------------------------------------------------------------------------
@@ -324,7 +338,8 @@ class ProposalReviewDialog(CollabDialog):
     async def reload(self) -> None:
         ok, found = await self.run(
             "Loading the proposals…",
-            self.service.list_proposals(self.client(), self.remote_story_id, "open"))
+            self.service.list_proposals(self.client(), self.remote_story_id,
+                                        "all" if self.mine else "open"))
         if not ok:
             return
         self.proposals = list(found)
@@ -332,7 +347,8 @@ class ProposalReviewDialog(CollabDialog):
         self.detail = None
         for p in self.proposals:
             count = getattr(p, "segment_count", None)
-            item = QTreeWidgetItem([p.title or "(untitled)", p.author or "",
+            status = STATUS_WORDS.get(p.status, p.status or "") if self.mine else ""
+            item = QTreeWidgetItem([p.title or "(untitled)", status or p.author or "",
                                     f"v{p.base_version}", when_text(p.created_at),
                                     "" if count is None else str(count)])
             item.setData(0, USER, p.id)
@@ -345,11 +361,12 @@ class ProposalReviewDialog(CollabDialog):
         else:
             self.change_list.clear()
             self.description.clear()
-            self.diff.clear("No open proposals. When a contributor proposes changes, they "
-                            "show here.")
+            self.diff.clear("You have not proposed changes to this story yet." if self.mine
+                            else "No open proposals. When a contributor proposes changes, "
+                            "they show here.")
             self.update_actions()
         if not self.proposals:
-            self._inform("No open proposals.")
+            self._inform("No proposals yet." if self.mine else "No open proposals.")
 
     def _inform(self, text: str) -> None:
         """Show ``text`` after the news of the last decision (kept until the next one)."""
@@ -377,16 +394,21 @@ class ProposalReviewDialog(CollabDialog):
         self.description.setText(about)
         self.diff.set_heads(f"Version {s.base_version}", f"Proposed by {s.author}")
         self.changelog.setText(f"Accepted “{s.title}” by {s.author}")
+        if self.mine:
+            self.diff.set_heads(f"Version {s.base_version}", "Your proposal")
         self.change_list.blockSignals(True)
         self.change_list.clear()
         for change in self.changes():
             item = QListWidgetItem()
             item.setData(USER, change.segment_id)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            # A segment the story changed since cannot be taken as it is, and one the story
-            # already has needs nothing: both unticked, and marked.
-            item.setCheckState(Qt.CheckState.Unchecked if change.moved_on
-                               else Qt.CheckState.Checked)
+            if self.mine:  # the author reads; only the owner and editors choose
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsUserCheckable)
+            else:
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                # A segment the story changed since cannot be taken as it is, and one the
+                # story already has needs nothing: both unticked, and marked.
+                item.setCheckState(Qt.CheckState.Unchecked if change.moved_on
+                                   else Qt.CheckState.Checked)
             self.change_list.addItem(item)
             self._label(item, change)
         self.change_list.blockSignals(False)
@@ -397,6 +419,16 @@ class ProposalReviewDialog(CollabDialog):
             self.change_list.setCurrentRow(0)
         else:
             self.diff.clear("This proposal changes nothing.")
+        if self.mine:
+            self._inform(
+                f"{count} changed segment{'s' if count != 1 else ''}."
+                + (f" {moved} changed on the story since version {s.base_version}: the owner "
+                   "cannot take those as they are — pull the newer version and propose again."
+                   if moved else "")
+                + (f" {already} already read{'s' if already == 1 else ''} as you proposed."
+                   if already else ""))
+            self.update_actions()
+            return
         self._inform(
             f"{count} changed segment{'s' if count != 1 else ''}."
             + (f" {moved} changed on the story since version {s.base_version}: unticked "
@@ -435,17 +467,19 @@ class ProposalReviewDialog(CollabDialog):
         note, kind = "", self._kind(c)
         if kind == "already":
             note = (f"<span style='color:{tone('faint')}'><b>{ALREADY_MARK}</b>: the story "
-                    "already reads as proposed (accepted earlier, or written the same way); "
-                    "nothing to take.</span>")
+                    "already reads as proposed (accepted earlier, or written the same way)"
+                    + (".</span>" if self.mine else "; nothing to take.</span>"))
         elif kind:
             if c.current is None:
                 note = "This segment is no longer in the story."
             else:
                 note = (f"<span style='color:{tone('moved')}'><b>{MOVED_MARK}</b> version "
                         f"{s.base_version}. The story now reads:</span> "
-                        f"<i>“{html.escape(c.current)}”</i><br>Accepting would overwrite "
-                        f"that, so the marketplace refuses it: ask {html.escape(s.author)} to "
-                        "update the proposal.")
+                        f"<i>“{html.escape(c.current)}”</i><br>"
+                        + ("The owner cannot take this one as it is: pull the newer version "
+                           "into your copy and propose it again." if self.mine else
+                           "Accepting would overwrite that, so the marketplace refuses it: "
+                           f"ask {html.escape(s.author)} to update the proposal."))
         self.diff.show_texts(c.base, c.proposed, note)
 
     # --- decisions --------------------------------------------------------------------------
@@ -501,6 +535,9 @@ class ProposalReviewDialog(CollabDialog):
         if self.detail is None or self.busy:
             return
         s = self.summary()
+        if self.mine:
+            await self._withdraw(s)
+            return
         if not await self.confirm(
                 "Decline a proposal",
                 f"Decline “{s.title}” by {s.author}?\n\nNothing of it goes into the story; "
@@ -511,3 +548,21 @@ class ProposalReviewDialog(CollabDialog):
             self.news = f"Declined “{html.escape(s.title)}” by {html.escape(s.author)}."
             self.status.info(self.news)
             self.reload()
+
+    async def _withdraw(self, s: Any) -> None:
+        if not await self.confirm(
+                "Withdraw a proposal",
+                f"Withdraw “{s.title}”?\n\nThe owner will no longer see it among the open "
+                "proposals; your copy of the story keeps your changes.", "Withdraw proposal"):
+            return
+        ok, _ = await self.run("Withdrawing…",
+                               self.service.withdraw_proposal(self.client(), s.id))
+        if ok:
+            self.news = f"Withdrew “{html.escape(s.title)}”."
+            self.status.info(self.news)
+            self.reload()
+
+
+STATUS_WORDS = {"open": "Open — waiting for the owner", "accepted": "Accepted",
+                "partially_accepted": "Partly accepted", "declined": "Declined",
+                "withdrawn": "Withdrawn"}

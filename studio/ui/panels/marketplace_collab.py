@@ -70,7 +70,10 @@ class CollaborationActions:
                   self.propose_changes),
                  ("editor_publish_button", "Publish as Editor…", "mkEditorPublish",
                   "Publish this copy as the story's next version (you are its editor)",
-                  self.publish_as_editor))
+                  self.publish_as_editor),
+                 ("my_proposals_button", "My Proposals…", "mkMyProposals",
+                  "What became of the changes you proposed; withdraw an open one",
+                  self.open_my_proposals))
         for attr, text, name, tip, slot in specs:
             button = QPushButton(text)
             button.setObjectName(name)
@@ -188,6 +191,7 @@ class CollaborationActions:
                                             else "")
         self.propose_button.setVisible(role in ("contributor", "editor"))
         self.editor_publish_button.setVisible(role == "editor")
+        self.my_proposals_button.setVisible(role == "contributor")
         self.invitations_button.setVisible(state.invitations > 0)
         self.invitations_button.setText(f"Invitations ({state.invitations})")
 
@@ -226,6 +230,19 @@ class CollaborationActions:
         if dialog.accepted_versions:
             self.messageRequested.emit(f"Accepted proposal changes as version "
                                        f"{dialog.accepted_versions[-1]}.")
+        self.refresh_collaboration()
+
+    @qasync.asyncSlot()
+    async def open_my_proposals(self) -> None:
+        from studio.ui.dialogs.proposal_dialogs import ProposalReviewDialog
+
+        doc, member = self.document, self.collab.membership
+        if doc is None or member is None:
+            return
+        dialog = ProposalReviewDialog(self.session, doc.story_id, member.story_id,
+                                      member.title, parent=self, mine=True)
+        self.last_dialog = dialog
+        await exec_async(dialog)
         self.refresh_collaboration()
 
     def _story_changed_by_collab(self, _version: int = 0) -> None:
