@@ -302,11 +302,28 @@ def test_compare_shows_the_changed_chapter_and_merges_only_the_checked_one(make_
     wait_compare(qtbot, dialog)
     assert [d.state for d in dialog.diffs] == ["changed", "same"]
     qtbot.waitUntil(lambda: window.branches.members[1].info.merged_at is not None)
-    dialog.swap_sides()  # Main as B: only a branch merges, and the dialog says so
+    # Main moves on in chapter 1; merging Main into the branch brings it up to date there,
+    # keeping the branch's own change in the same chapter.
+    lamp_main = text(window, main_id, lamp) + "\n\nThe lamp smoked all night."
+    manuscript.save_scene_text(window.db, main_id, lamp, lamp_main)
+    dialog.swap_sides()  # Main as B
     wait_compare(qtbot, dialog)
+    assert "brings the branch up to date" in dialog.summary.text()
     dialog.set_checked(ch1)
-    assert not dialog.merge_button.isEnabled()
-    assert "Only a branch can be merged" in dialog.summary.text()
+    assert dialog.merge_button.isEnabled()
+    assert dialog.merge_button.text() == "Merge 1 checked chapter of Main into “Storm”…"
+    qtbot.mouseClick(dialog.merge_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.last_box is not None and dialog.last_box.isVisible()
+                    and dialog.last_box.objectName() == "confirmMergeBox", timeout=10_000)
+    confirm = dialog.last_box
+    qtbot.mouseClick(confirm.findChild(type(dialog.merge_button), "confirmMerge"),
+                     Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.last_box is not confirm and dialog.last_box.isVisible(),
+                    timeout=10_000)
+    dialog.last_box.accept()
+    assert text(window, info.story_id, lamp) == lamp_main  # Main's change came in
+    assert text(window, info.story_id, glove) == new_glove  # the branch's own stays
+    assert text(window, main_id, glove) == glove_before  # Main untouched
     qtbot.mouseClick(dialog.keep_button, Qt.MouseButton.LeftButton)  # Keep Both: closes
     assert not dialog.isVisible()
 

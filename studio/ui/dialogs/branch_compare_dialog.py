@@ -266,10 +266,14 @@ class BranchCompareDialog(QDialog):
                         f"{branch_point(member.info, names)}{merged}")
         return ""
 
-    def b_is_branch(self) -> bool:
-        """Only a branch merges into another member (Main has no branch point to merge from)."""
+    def can_merge(self) -> bool:
+        """Any two members of the family merge (the service finds their last common version):
+        a branch back into Main, or Main into a branch to bring it up to date."""
+        return self._member(self.b_id()) is not None and self.a_id() != self.b_id()
+
+    def _b_is_main(self) -> bool:
         member = self._member(self.b_id())
-        return member is not None and not member.is_main
+        return member is not None and member.is_main
 
     def swap_sides(self) -> None:
         a, b = self.a_id(), self.b_id()
@@ -372,10 +376,8 @@ class BranchCompareDialog(QDialog):
             f"{self.a_name()} and {self.b_name()} are the same, chapter for chapter."
             if not differ else
             f"{differ} of {len(self.diffs)} chapters differ. Check the chapters of "
-            f"{self.b_name()} you want, then merge them into {self.a_name()}."
-            if self.b_is_branch() else
-            f"{differ} of {len(self.diffs)} chapters differ. Only a branch can be merged: "
-            "choose a branch as B to merge (⇄ swaps A and B).")
+            f"{self.b_name()} you want, then merge them into {self.a_name()}"
+            + (" (brings the branch up to date)." if self._b_is_main() else "."))
         self._update_merge_button()
 
     def current_chapter(self) -> str | None:
@@ -434,9 +436,9 @@ class BranchCompareDialog(QDialog):
             f"Merge {n} checked {noun} of {self.b_name()} into {self.a_name()}…" if n else
             f"Merge checked chapters of {self.b_name()} into {self.a_name()}…"))
         self.merge_button.setEnabled(n > 0 and not self.is_loading()
-                                     and self.a_id() != self.b_id() and self.b_is_branch())
+                                     and self.can_merge())
         self.merge_button.setToolTip(
-            "Main is not a branch: choose a branch as B to merge" if not self.b_is_branch()
+            "Choose two different members of the family" if not self.can_merge()
             else "Check chapters in the list first" if not n
             else f"Three-way merge; a version of {self.a_name()} is saved first (Ctrl+Return)")
 
