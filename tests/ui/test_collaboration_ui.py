@@ -224,6 +224,10 @@ def test_invite_accept_propose_review_accept_some_and_decline(qtbot, windows, mk
         v2 = next(v for v in http.get(f"/v1/stories/{remote}/versions").json()["items"]
                   if v["number"] == 2)
     assert v2["credits"] == [ben_name]
+    with mkt_sqlite.client(token) as http:  # the story's page in the panel credits him too
+        page = pa._page_html(http.get(f"/v1/stories/{remote}").json(),
+                             http.get(f"/v1/stories/{remote}/versions").json()["items"])
+    assert f"with changes by {ben_name}" in page
 
     # --- the second proposal: changed since, refused in words, declined ---------------------
     qtbot.waitUntil(lambda: review.tree.topLevelItemCount() == 1 and review.detail is not None

@@ -336,7 +336,7 @@ class MarketplacePanel(CollaborationActions, OwnStoryActions, Panel):
             f"<tr><td valign='top'><b>v{v['number']}</b>&nbsp;&nbsp;</td>"
             f"<td>{esc(v.get('changelog') or '—')}<br><span style='color:gray'>"
             f"{esc(str(v.get('created_at', ''))[:10])} · {v.get('segment_count', 0)} "
-            "segments</span></td></tr>" for v in reversed(versions))
+            f"segments{_made_by(v)}</span></td></tr>" for v in reversed(versions))
         source = d.get("forked_from")
         remix = (f"<p>A remix of version {source.get('version')} of a story by "
                  f"<b>{esc(str(source.get('owner') or 'someone'))}</b>"
@@ -534,3 +534,15 @@ class MarketplacePanel(CollaborationActions, OwnStoryActions, Panel):
     async def _sign_out(self, *_args) -> None:
         await self.session.sign_out()
         self.messageRequested.emit("Signed out; your sign-in was removed from the keyring")
+
+
+def _made_by(version: dict) -> str:
+    """" · by ann, with changes by ben" — who published a version and whose accepted
+    proposals it holds (servers before co-authoring send neither)."""
+    esc = html.escape
+    author = version.get("author")
+    credits = [c for c in version.get("credits") or [] if isinstance(c, str)]
+    text = f" · by {esc(author)}" if isinstance(author, str) and author else ""
+    if credits:
+        text += f", with changes by {esc(', '.join(credits))}"
+    return text
