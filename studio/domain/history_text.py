@@ -59,6 +59,7 @@ class ChangeDetail:
     key: str = ""
     kind: str = "value"
     restorable: bool = False
+    place: int = -1  # a paragraph's 0-based place (typing sessions order by it); -1: not one
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class HistoryItem:
     restorable: bool = False
     why_not: str = ""  # why "restore this" cannot apply, in words
     item_exists: bool = True
+    delta_words: int = 0  # words the change added (negative: removed); prose entries only
 
 
 @dataclass(frozen=True)
@@ -186,14 +188,14 @@ def _text_details(change: dict[str, Any]) -> list[ChangeDetail]:
         else:
             label = f"Paragraph {where}"
         rows.append((where, 0, ChangeDetail(label, r.get("old", ""), r.get("new"), r["id"],
-                                            "text", True)))
+                                            "text", True, where - 1)))
     for a in change.get("added", ()):
         where = int(a.get("position", 0)) + 1
         text = a.get("text")
         rows.append((where, 1, ChangeDetail(
             f"Paragraph {where} (new)", None,
             text if text is not None else "(a long paragraph, not kept in the history)",
-            a["id"], "text", False)))
+            a["id"], "text", False, where - 1)))
     rows.sort(key=lambda t: (t[0], t[1]))
     return [d for _w, _k, d in rows]
 
@@ -201,7 +203,11 @@ def _text_details(change: dict[str, Any]) -> list[ChangeDetail]:
 def describe_text(action: str, change: dict[str, Any]) -> Described:
     summary = _text_summary(change)
     note = change.get(RESTORE_NOTE)
-    if note:
+    if note and len(note.get("entries") or ()) > 1:  # a typing session restored at once
+        ids = sorted(note["entries"])
+        named = ", ".join(f"#{i}" for i in ids[:4]) + (f" … #{ids[-1]}" if len(ids) > 4 else "")
+        summary = f"{summary} (restoring a typing session of {len(ids)} saves: entries {named})"
+    elif note:
         summary = f"{summary} (restoring entry #{note.get('entry')})"
     if change.get("proposal_author"):  # a collaborator's accepted proposal
         summary = f"{summary} (proposed by {change['proposal_author']})"

@@ -19,6 +19,7 @@ from typing import Any, Callable
 from sqlalchemy import select
 
 from studio.domain.errors import NotFoundError, StudioError, ValidationError
+from studio.domain.history_sessions import session_of
 from studio.domain.history_text import (
     RESTORABLE_FIELDS, RESTORE_NOTE, ChangeDetail, Choice, Facets, HistoryItem, action_label,
     as_text, describe, field_pairs, plural, quote, type_label,
@@ -149,7 +150,15 @@ def _item(entry: history.HistoryEntry, names: _Names) -> HistoryItem:
             "nothing to put the text back into. Bring it back first (Undo or a saved version)."
     return HistoryItem(entry.id, entry.at, entry.actor, entry.entity_type, entry.entity_id,
                        label, entry.action, action_label(entry.action, entry.entity_type),
-                       described.summary, tuple(described.details), restorable, why, exists)
+                       described.summary, tuple(described.details), restorable, why, exists,
+                       _delta(entry.change) if entry.entity_type == "scene_text" else 0)
+
+
+def _delta(change: dict[str, Any]) -> int:
+    try:
+        return int(change.get("delta", 0) or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -222,10 +231,11 @@ class RestorePlan:
     what: str  # "paragraph 3 of Scene “The harbour”"
     changes: list[ChangeDetail]
     apply: Callable[[dict[str, Any]], None] | None = None
+    before: str = "this edit"  # "this typing session"
 
     @property
     def sentence(self) -> str:
-        return f"Restore {self.what} as it was before this edit?"
+        return f"Restore {self.what} as it was before {self.before}?"
 
 
 def _refuse_unless_restorable(item_: HistoryItem) -> None:
@@ -235,15 +245,21 @@ def _refuse_unless_restorable(item_: HistoryItem) -> None:
 
 def _plan_text(s, story_id: int, entry: history.HistoryEntry, item_: HistoryItem,
                which: str | None) -> RestorePlan:
-    row = s.scalar(select(Scene).where(Scene.story_id == story_id,
-                                       Scene.uid == entry.entity_id))
+    chosen = [r for r in entry.change["replaced"] if which is None or r["id"] == which]
+    if not chosen:
+        raise RestoreError("That paragraph is not one this edit replaced.")
+    return _plan_paragraphs(s, story_id, entry.entity_id, item_, chosen)
+
+
+def _plan_paragraphs(s, story_id: int, scene_uid: str, item_: HistoryItem,
+                     chosen: list[dict[str, Any]]) -> RestorePlan:
+    """Put each ``replaced`` record of ``chosen`` back (its ``old`` text, under its own id, in
+    its old place when it is gone): one edit's or a whole typing session's."""
+    row = s.scalar(select(Scene).where(Scene.story_id == story_id, Scene.uid == scene_uid))
     if row is None or row.deleted_at is not None or \
             s.get(Chapter, row.chapter_id).deleted_at is not None:
         raise RestoreError(f"{item_.item} is no longer in the story; bring it back first "
                            "(Undo or a saved version), then restore this.")
-    chosen = [r for r in entry.change["replaced"] if which is None or r["id"] == which]
-    if not chosen:
-        raise RestoreError("That paragraph is not one this edit replaced.")
     current = ms_repo.segments_of(s, row.id)
     new = list(current)
     changes: list[ChangeDetail] = []
@@ -424,3 +440,86 @@ def restore_entry(db: Database, story_id: int, entry_id: int,
                                 limit=1)
         return (f"Restored {plan.what} as it was before edit #{entry_id}.",
                 written[0].id if written else None)
+
+
+# --- typing sessions -------------------------------------------------------------------------
+
+def _plan_session(s, story_id: int, entry_ids: list[int] | tuple[int, ...],
+                  which: str | None) -> tuple[RestorePlan, list[history.HistoryEntry]]:
+    """Every paragraph the session replaced, back to its text before the session's first save
+    (the ``old`` of the earliest save that replaced it); paragraphs the session added stay."""
+    ids = list(dict.fromkeys(int(i) for i in entry_ids))
+    if not ids:
+        raise RestoreError("No typing session was chosen to restore.")
+    entries = []
+    for entry_id in ids:
+        entry = history.get(s, story_id, entry_id)
+        if entry is None:
+            raise RestoreError(f"There is no entry #{entry_id} in this story's history.")
+        entries.append(entry)
+    entries.sort(key=lambda e: (e.at, e.id), reverse=True)  # newest first, as listed
+    if any(e.entity_type != "scene_text" or e.action != "update" or
+           e.entity_id != entries[0].entity_id for e in entries):
+        raise RestoreError("Those entries are not one typing session: a session is saves of "
+                           "one scene's text.")
+    names = _names(s, story_id)
+    items = [_item(e, names) for e in entries]
+    session = session_of(items) if len(items) > 1 else None
+    newest = session or items[0]
+    if not newest.item_exists:
+        raise RestoreError(f"{newest.item} is no longer in the story; bring it back first "
+                           "(Undo or a saved version), then restore this.")
+    wanted = {d.key for d in (session.details if session else items[0].details)
+              if d.restorable and (which is None or d.key == which)}
+    if which is not None and not wanted:
+        raise RestoreError("That paragraph is not one this typing session replaced.")
+    if not wanted:
+        raise RestoreError(f"Nothing to restore: this typing session of {newest.item} only "
+                           "added text, or its changes cancel out.")
+    chosen: dict[str, dict[str, Any]] = {}
+    for entry in reversed(entries):  # the earliest save that replaced each paragraph
+        for r in entry.change.get("replaced", ()):
+            if r["id"] in wanted:
+                chosen.setdefault(r["id"], r)
+    plan = _plan_paragraphs(s, story_id, entries[0].entity_id, newest, list(chosen.values()))
+    plan.before = "this typing session"
+    return plan, entries
+
+
+def preview_session(db: Database, story_id: int, entry_ids: list[int] | tuple[int, ...],
+                    which: str | None = None) -> RestorePlan:
+    """What ``restore_session`` would replace, for the confirmation (nothing is written)."""
+    with db.session() as s:
+        plan, _entries = _plan_session(s, story_id, entry_ids, which)
+        plan.apply = None
+        return plan
+
+
+def restore_session(db: Database, story_id: int, entry_ids: list[int] | tuple[int, ...],
+                    which: str | None = None) -> str:
+    """Put every paragraph a typing session (its saves' ids) replaced back to its text before
+    the session, as one restore and one history entry naming the saves.  Paragraphs the session
+    only added are left as they are.  Raises ``RestoreError`` (nothing written) when the scene
+    is gone or nothing would change."""
+    return restore_session_entry(db, story_id, entry_ids, which)[0]
+
+
+def restore_session_entry(db: Database, story_id: int, entry_ids: list[int] | tuple[int, ...],
+                          which: str | None = None) -> tuple[str, int]:
+    """``restore_session``, also giving the id of the entry it wrote: restoring that entry
+    (``restore_entry``) undoes it, exactly as for a single restore."""
+    with db.session() as s:
+        plan, entries = _plan_session(s, story_id, entry_ids, which)
+        if not plan.changes:
+            raise RestoreError(f"Nothing to restore: {plan.what} already reads as it did "
+                               "before this typing session.")
+        newest = entries[0]
+        plan.apply({RESTORE_NOTE: {"entry": newest.id, "entries": [e.id for e in entries],
+                                   "action": newest.action, "at": newest.at.isoformat(),
+                                   "from": entries[-1].at.isoformat()}})
+        s.flush()
+        written = history.query(s, story_id, entity_ids=[newest.entity_id], action="restore",
+                                limit=1)
+        first, last = entries[-1].id, newest.id
+        return (f"Restored {plan.what} as it was before the typing session "
+                f"(#{first}–#{last}, {plural(len(entries), 'save')}).", written[0].id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from studio.domain.history_sessions import TypingSession, group_sessions
 from studio.domain.manuscript import count_words
 from studio.services import edit_history as eh
 from studio.services import manuscript as ms
@@ -216,3 +217,53 @@ def test_filters_narrow_the_history_and_pages_follow_on(db):
     assert "mara" in found.actors and len(found.actors) == 2
     assert {(c.key, c.label) for c in found.actions} == {("create", "Created"),
                                                           ("update", "Edited")}
+
+
+def test_a_typing_session_is_restored_at_once_and_the_restore_can_be_undone(db):
+    story, _ch1, _ch2, scene, other = make_story(db)
+    ms.update_scene(db, story.id, scene.uid, title="The quay")  # ends the run of first saves
+    original = ms.load_scene(db, story.id, scene.uid).segments
+    ms.save_scene_text(db, story.id, scene.uid, f"The ferry came in.\n\n{SECOND}\n\n{THIRD}")
+    ms.save_scene_text(db, story.id, other.uid, "Wind, then rain, then hail.")  # another scene
+    ms.save_scene_text(db, story.id, scene.uid,
+                       f"The ferry came in late.\n\nWren counted.\n\n{THIRD}")
+    ms.save_scene_text(db, story.id, scene.uid,
+                       f"The ferry came in late.\n\nWren counted twice.\n\n{THIRD}\n\nGulls.")
+    listed = group_sessions(eh.query(db, story.id))
+    session = next(r for r in listed if r.entity_id == scene.uid)
+    assert isinstance(session, TypingSession) and session.action_label == "Wrote · 3 saves"
+    assert [(d.old, d.new, d.restorable) for d in session.details] == [
+        (FIRST, "The ferry came in late.", True), (SECOND, "Wren counted twice.", True),
+        (None, "Gulls.", False)]
+    net = count_words("The ferry came in late. Wren counted twice. Gulls.") - \
+        count_words(f"{FIRST} {SECOND}")
+    assert net == -6
+    assert session.summary == f"changed 2 paragraphs, added 1 paragraph, −{-net} words"
+
+    plan = eh.preview_session(db, story.id, session.entry_ids)
+    assert plan.sentence == "Restore 2 paragraphs of Scene “The quay” as it was before this " \
+        "typing session?"
+    said = eh.restore_session(db, story.id, session.entry_ids)
+    assert said.startswith("Restored 2 paragraphs of Scene “The quay” as it was before the "
+                           "typing session") and "3 saves" in said
+    after = ms.load_scene(db, story.id, scene.uid)
+    assert [s.text for s in after.segments] == [FIRST, SECOND, THIRD, "Gulls."]  # added stays
+    assert [s.id for s in after.segments[:3]] == [s.id for s in original]
+    assert ms.outline(db, story.id).scene(scene.uid).words == count_words(after.text)
+
+    restore = eh.query(db, story.id, limit=1)[0]
+    assert restore.action == "restore" and restore.entity_id == scene.uid
+    assert "restoring a typing session of 3 saves" in restore.summary
+    assert all(f"#{i}" in restore.summary for i in session.entry_ids)
+    eh.restore(db, story.id, restore.id)  # Ctrl+Z does this
+    assert texts(db, story.id, scene.uid) == [
+        "The ferry came in late.", "Wren counted twice.", THIRD, "Gulls."]
+
+    with pytest.raises(eh.RestoreError, match="not one typing session"):
+        eh.restore_session(db, story.id, [*session.entry_ids, restore.id])
+    eh.restore_session(db, story.id, session.entry_ids)
+    with pytest.raises(eh.RestoreError, match="Nothing to restore"):
+        eh.restore_session(db, story.id, session.entry_ids)
+    ms.delete_scene(db, story.id, scene.uid)
+    with pytest.raises(eh.RestoreError, match="no longer in the story"):
+        eh.restore_session(db, story.id, session.entry_ids)

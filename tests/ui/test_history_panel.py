@@ -73,8 +73,15 @@ def test_list_filter_see_the_change_and_restore_it_into_the_editor(make_window, 
     history = window.history.panel
     window.history.action.trigger()  # View ▸ Edit History
     assert window.history.action.shortcut().toString() == "Ctrl+Shift+H"
-    qtbot.waitUntil(lambda: window.history.dock.isVisible() and len(rows(history)) >= 8)
+    qtbot.waitUntil(lambda: window.history.dock.isVisible() and len(rows(history)) >= 7)
+    # Typing sessions are grouped by default: the scene's first text and the edit a moment
+    # later are one row; switched off, every save is its own row again.
+    assert history.group_box.isChecked()
+    assert ("Scene “The quay”", "Wrote · 2 saves") in {r[2:4] for r in rows(history)}
+    history.group_box.setChecked(False)
+    assert not any("saves" in r[3] for r in rows(history))
     listed = rows(history)
+    assert len(listed) >= 8 and "rows" not in history.count_label.text()
     ours = [r[2:] for r in listed if r[2].startswith("Scene")]  # newest first
     assert ours[:4] == [("Scene “The gale”", "Wrote", "added 1 paragraph, +3 words"),
                         ("Scene “The gale”", "Created", "“The gale”"),
@@ -189,8 +196,52 @@ def test_history_of_a_chapter_modules_and_paging(make_window, qtbot, monkeypatch
     qtbot.waitUntil(lambda: len(rows(history)) == 4 and history.more_button.isVisible())
     total = len(edit_history.query(db, story_id, limit=1000))
     while history.more_button.isVisible():
-        before = len(rows(history))
+        before = len(history.items)  # entries: a new page may only lengthen a session row
         history.more_button.click()
-        qtbot.waitUntil(lambda: len(rows(history)) > before)
+        qtbot.waitUntil(lambda: len(history.items) > before)
     ids = [i.id for i in history.items]
     assert len(ids) == total == len(set(ids)) and ids == sorted(ids, reverse=True)
+
+
+def test_a_typing_session_is_one_row_restored_at_once_and_undone(make_window, qtbot,
+                                                                 monkeypatch):
+    window = make_window()
+    manuscript, _chapter, _scene = story_with_edits(window, qtbot)
+    db, story_id = window.db, window.document.story_id
+    gale = next(s for c in ms.outline(db, story_id).chapters for s in c.scenes
+                if s.title == "The gale")
+    ms.update_scene(db, story_id, gale.uid, synopsis="The wall holds.")  # ends the first run
+    for text in ("Wind, then hail.", "Wind, then hail all night.\n\nThe wall held.",
+                 "Wind, then hail all night long.\n\nThe wall held, barely."):
+        ms.save_scene_text(db, story_id, gale.uid, text)
+    history = window.history.panel
+    window.history.action.trigger()
+    qtbot.waitUntil(lambda: bool(rows(history)) and rows(history)[0][3] == "Wrote · 3 saves")
+    assert rows(history)[0][2:] == ("Scene “The gale”", "Wrote · 3 saves",
+                                    "changed 1 paragraph, added 1 paragraph, +7 words")
+    assert "rows" in history.count_label.text()
+    history.tree.setCurrentItem(history.tree.topLevelItem(0))
+    shown = " ".join(history.detail.toPlainText().split())
+    assert "Wind, then rain." in shown and "all night long" in shown and "3 saves" in shown
+    assert "line-through" in history.detail.toHtml()  # differences marked as for one entry
+    assert history.restore_button.isEnabled()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    history.resize(1100, 520)
+    assert history.grab().save(str(SHOTS / "history_sessions.png"))
+
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda _parent, title, text, *a:
+                        asked.append(text) or QMessageBox.StandardButton.Yes)
+    history.restore_button.click()
+    edit = manuscript.editor.edit
+    qtbot.waitUntil(lambda: ms.load_scene(db, story_id, gale.uid).text ==
+                    "Wind, then rain.\n\nThe wall held, barely.", timeout=10_000)
+    assert "before this typing session?" in asked[0] and "left as they are" in asked[0]
+    qtbot.waitUntil(lambda: edit.toPlainText() == "Wind, then rain.\n\nThe wall held, barely.")
+    qtbot.waitUntil(lambda: rows(history)[0][3] == "Restored")
+    assert "typing session of 3 saves" in rows(history)[0][4]
+    assert window.act_undo.text() == "&Undo Restore paragraph 1 of Scene “The gale”"
+    window.act_undo.trigger()  # one step back: the text as the session left it
+    qtbot.waitUntil(lambda: ms.load_scene(db, story_id, gale.uid).text ==
+                    "Wind, then hail all night long.\n\nThe wall held, barely.")
+    settle(qtbot, window)

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
     QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
-from studio.domain.history_text import HistoryItem
+from studio.domain.history_sessions import TypingSession, group_sessions
+from studio.domain.history_text import HistoryItem, plural
 from studio.services import edit_history
 from studio.ui.commands import CallbackCommand
 from studio.ui.dialogs.conflict_dialog import diff_html
@@ -63,13 +64,29 @@ def _side(text: str | None, other: str | None, show: str, kind: str) -> str:
         diff_html(text, other, "old") + more
 
 
+def _when(item: HistoryItem) -> str:
+    """When the entry was made; a typing session's span, and which entries it holds."""
+    at = item.at.astimezone()
+    if not isinstance(item, TypingSession):
+        return f"{at.strftime('%A %d %B %Y, %H:%M:%S')} · entry #{item.id}"
+    start = item.started.astimezone()
+    ids = sorted(item.entry_ids)
+    day = start.strftime("%A %d %B %Y, %H:%M")
+    span = f"{day}, within a minute" if start.strftime("%d %H:%M") == at.strftime("%d %H:%M") \
+        else f"{day}–{at.strftime('%H:%M')}"
+    return f"{span} · entries #{ids[0]}–#{ids[-1]}"
+
+
 def detail_html(item: HistoryItem) -> str:
-    """The change of one entry: every pair before and after, differences marked."""
-    when = item.at.astimezone().strftime("%A %d %B %Y, %H:%M:%S")
+    """The change of one entry: every pair before and after, differences marked.  For a typing
+    session, before is the text before its first save and after the text after its last."""
     parts = [f"<p style='margin:0 0 2px 0; font-size:12pt'><b>{html.escape(item.item)}</b></p>",
              f"<p style='margin:0 0 8px 0; color:#666'>{html.escape(item.action_label)} by "
-             f"{html.escape(item.actor)} · {when} · entry #{item.id}</p>",
+             f"{html.escape(item.actor)} · {_when(item)}</p>",
              f"<p style='margin:0 0 10px 0'>{html.escape(item.summary)}</p>"]
+    if isinstance(item, TypingSession):
+        parts.append("<p style='margin:0 0 6px 0; color:#666'>Each paragraph the session "
+                     "touched: before its first save, and after its last.</p>")
     for d in item.details:
         if d.old is None and d.new is None:
             parts.append(f"<p style='color:#666'>{html.escape(d.label)}</p>")
@@ -99,7 +116,8 @@ class HistoryPanel(QWidget):
         super().__init__()
         self.window = window
         self.document: StoryDocument | None = None
-        self.items: list[HistoryItem] = []
+        self.items: list[HistoryItem] = []  # the entries loaded, newest first (paging)
+        self.rows: list[HistoryItem] = []  # what the list shows: typing sessions grouped
         self.has_more = False
         self.item_filter: tuple[str, str] | None = None  # (entity id, label)
         self._generation = 0
@@ -178,7 +196,7 @@ class HistoryPanel(QWidget):
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         header = self.tree.header()
         header.setStretchLastSection(True)
-        for col, width in ((0, 96), (1, 72), (2, 180), (3, 84)):
+        for col, width in ((0, 96), (1, 72), (2, 180), (3, 112)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             self.tree.setColumnWidth(col, width)
         self.tree.currentItemChanged.connect(lambda *_: self._show_selected())
@@ -187,6 +205,12 @@ class HistoryPanel(QWidget):
         foot = QHBoxLayout()
         self.count_label = QLabel("", objectName="historyCount")
         self.count_label.setStyleSheet("color: #666;")
+        self.group_box = QCheckBox("Group typing sessions", objectName="historyGroup")
+        self.group_box.setChecked(True)
+        self.group_box.setToolTip("Show a scene's autosaves made in one sitting (each within "
+                                  "10 minutes of the last) as one row; off: every save")
+        self.group_box.toggled.connect(lambda _on: self._fill(self._selected_id()))
+        foot.addWidget(self.group_box)
         self.more_button = QPushButton("Load more", objectName="historyMore")
         self.more_button.setToolTip(f"The next {PAGE} older entries")
         self.more_button.clicked.connect(self.load_more)
@@ -331,22 +355,35 @@ class HistoryPanel(QWidget):
             combo.setCurrentIndex(max(0, combo.findData(current)))
             combo.blockSignals(False)
 
+    def _selected_id(self) -> int | None:
+        item = self.selected_item()
+        return item.id if item is not None else None
+
     def _fill(self, keep: int | None = None) -> None:
+        # Sessions are grouped over every entry loaded so far: one cut by the page boundary
+        # shows as a shorter session (or a single save) until "Load more" brings the rest.
+        self.rows = group_sessions(self.items) if self.group_box.isChecked() else \
+            list(self.items)
         self.tree.setUpdatesEnabled(False)
         self.tree.clear()
         select = None
-        for entry in self.items:
+        for entry in self.rows:
             row = QTreeWidgetItem([relative_time(entry.at), entry.actor, entry.item,
                                    entry.action_label, entry.summary])
             row.setData(0, ID_ROLE, entry.id)
-            row.setToolTip(0, entry.at.astimezone().strftime("%Y-%m-%d %H:%M:%S"))
+            stamp = entry.at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+            if isinstance(entry, TypingSession):
+                stamp = f"{entry.started.astimezone().strftime('%Y-%m-%d %H:%M:%S')} – " \
+                    f"{entry.at.astimezone().strftime('%H:%M:%S')} ({plural(entry.saves, 'save')})"
+            row.setToolTip(0, stamp)
+            row.setToolTip(3, entry.action_label)
             row.setToolTip(2, entry.item)
             row.setToolTip(4, entry.summary)
             if not entry.item_exists:
                 for col in range(5):
                     row.setForeground(col, QBrush(GONE))
             self.tree.addTopLevelItem(row)
-            if entry.id == keep:
+            if entry.id == keep or (isinstance(entry, TypingSession) and keep in entry.entry_ids):
                 select = row
         self.tree.setUpdatesEnabled(True)
         if select is not None:
@@ -360,9 +397,11 @@ class HistoryPanel(QWidget):
             self.count_label.setText("No entries match these filters." if filtered
                                      else "No edits recorded yet.")
         else:
+            grouped = n - len(self.rows)
             self.count_label.setText(f"{n:,} entr{'y' if n == 1 else 'ies'}"
                                      f"{' so far — older ones below' if self.has_more else ''}"
-                                     f"{' (filtered)' if filtered else ''}")
+                                     f"{' (filtered)' if filtered else ''}"
+                                     f"{f' in {len(self.rows):,} rows' if grouped else ''}")
         self.clear_button.setEnabled(filtered or self.item_filter is not None)
         self._show_selected()
 
@@ -400,7 +439,7 @@ class HistoryPanel(QWidget):
         if row is None:
             return None
         wanted = row.data(0, ID_ROLE)
-        return next((i for i in self.items if i.id == wanted), None)
+        return next((i for i in self.rows if i.id == wanted), None)
 
     def _show_selected(self) -> None:
         item = self.selected_item()
@@ -414,7 +453,8 @@ class HistoryPanel(QWidget):
             return
         self.detail.setHtml(detail_html(item))
         parts = [d for d in item.details if d.restorable]
-        self.which_combo.addItem("Everything this edit replaced" if len(parts) > 1 else
+        whole = "this session" if isinstance(item, TypingSession) else "this edit"
+        self.which_combo.addItem(f"Everything {whole} replaced" if len(parts) > 1 else
                                  (parts[0].label if parts else ""), None)
         for d in parts if len(parts) > 1 else []:
             self.which_combo.addItem(f"Only {d.label[:1].lower()}{d.label[1:]}", d.key)
@@ -442,6 +482,12 @@ class HistoryPanel(QWidget):
             return
         which = self.which_combo.currentData() if self.which_combo.isVisible() else None
         doc.flush()  # unsaved text is saved first: the runner keeps it ahead of the restore
+        if isinstance(item, TypingSession):
+            self.window.runner.run(edit_history.preview_session, doc.db, doc.story_id,
+                                   item.entry_ids, which,
+                                   on_done=lambda plan: self._confirm(item, which, plan),
+                                   on_error=self.window.show_error)
+            return
         self.window.runner.run(edit_history.preview_restore, doc.db, doc.story_id, item.id,
                                which, on_done=lambda plan: self._confirm(item, which, plan),
                                on_error=self.window.show_error)
@@ -453,8 +499,8 @@ class HistoryPanel(QWidget):
             return
         if not plan.changes:
             self.window.statusBar().showMessage(
-                f"Nothing to restore: {plan.what} already reads as it did before this edit.",
-                8000)
+                f"Nothing to restore: {plan.what} already reads as it did before "
+                f"{plan.before}.", 8000)
             return
         lines = [plan.sentence, ""]
         for change in plan.changes[:4]:
@@ -464,6 +510,10 @@ class HistoryPanel(QWidget):
             lines.append(f"• {change.label}: {now}\n   becomes “{after}”")
         if len(plan.changes) > 4:
             lines.append(f"• … and {len(plan.changes) - 4} more")
+        if isinstance(item, TypingSession) and any(not d.restorable and d.key
+                                                   for d in item.details):
+            lines += ["", "Paragraphs this session added are left as they are: the history "
+                      "puts back text an edit replaced."]
         lines += ["", "Undo (Ctrl+Z) takes it back; the restore is also recorded in the "
                   "history."]
         answer = QMessageBox.question(
@@ -478,11 +528,14 @@ class HistoryPanel(QWidget):
     def _push_restore(self, doc: StoryDocument, item: HistoryItem, which: str | None,
                       what: str) -> None:
         """The restore as one step on the story's undo stack: undo restores the entry the
-        restore wrote (which puts back what the restore replaced), redo restores that one."""
+        restore wrote (which puts back what the restore replaced), redo restores that one.
+        A typing session's first restore goes through ``restore_session_entry``; its undo
+        and redo are single restores like any other."""
         state: dict = {"last": None}
 
-        def run(entry_id: int, part: str | None, undoing: bool) -> None:
-            if entry_id is None:
+        def run(entry_id: int | None, part: str | None, undoing: bool,
+                session: tuple[int, ...] | None = None) -> None:
+            if entry_id is None and session is None:
                 return
             doc.flush()
             doc.begin_busy()  # no keystroke lands in text that is about to be replaced
@@ -500,12 +553,18 @@ class HistoryPanel(QWidget):
                 doc.end_busy()
                 self.window.show_error(exc)
 
+            if session is not None:
+                self.window.runner.run(edit_history.restore_session_entry, doc.db,
+                                       doc.story_id, session, part, on_done=done,
+                                       on_error=failed)
+                return
             self.window.runner.run(edit_history.restore_entry, doc.db, doc.story_id, entry_id,
                                    part, on_done=done, on_error=failed)
 
+        session = item.entry_ids if isinstance(item, TypingSession) else None
         doc.undo_stack.push(CallbackCommand(
             f"Restore {what}",
-            lambda first: run(item.id, which, False) if first else run(state["last"], None,
-                                                                       False),
+            lambda first: run(item.id, which, False, session) if first else
+            run(state["last"], None, False),
             lambda: run(state["last"], None, True)))
 
