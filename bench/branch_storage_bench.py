@@ -51,26 +51,10 @@ sys.path.insert(0, str(BENCH))
 
 from studio.services import branches, manuscript, versions  # noqa: E402
 from studio.store.database import Database  # noqa: E402
+from db_pages import growth, measure  # noqa: E402
 
 DEFAULT_OUT = BENCH / "results" / "branch_storage.json"
 TARGET_PCT = 1.0
-
-
-def measure(path: Path) -> dict:
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-        pages = conn.execute("PRAGMA page_count").fetchone()[0]
-        free = conn.execute("PRAGMA freelist_count").fetchone()[0]
-        tables = dict(conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name"))
-    return {"bytes": (pages - free) * page_size, "page_size": page_size, "tables": tables}
-
-
-def growth(before: dict, after: dict) -> dict:
-    tables = {name: after["tables"].get(name, 0) - before["tables"].get(name, 0)
-              for name in set(before["tables"]) | set(after["tables"])}
-    return {"bytes": after["bytes"] - before["bytes"],
-            "tables": {k: v for k, v in sorted(tables.items()) if v}}
 
 
 def count(path: Path, table: str, story_id: int) -> int:

@@ -55,6 +55,7 @@ sys.path.insert(0, str(BENCH))
 from studio.domain.manuscript import split_paragraphs  # noqa: E402
 from studio.services import forking, manuscript, reference_cache  # noqa: E402
 from studio.store.database import Database  # noqa: E402
+from db_pages import growth, measure  # noqa: E402
 
 DEFAULT_OUT = BENCH / "results" / "fork_local.json"
 SERVER = "https://market.example"
@@ -78,23 +79,6 @@ def make_content(words: int, chapters: int, scenes: int, seed: int) -> dict:
                     "meta": {"synopsis": chapter.synopsis}, "scenes": scene_list})
     return {"modules": {}, "manuscript": {"chapters": out}, "scene_bible": {},
             "chapter_graph": {}}
-
-
-def measure(path: Path) -> dict:
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-        pages = conn.execute("PRAGMA page_count").fetchone()[0]
-        free = conn.execute("PRAGMA freelist_count").fetchone()[0]
-        tables = dict(conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name"))
-    return {"bytes": (pages - free) * page_size, "tables": tables}
-
-
-def growth(before: dict, after: dict) -> dict:
-    tables = {name: after["tables"].get(name, 0) - before["tables"].get(name, 0)
-              for name in set(before["tables"]) | set(after["tables"])}
-    return {"bytes": after["bytes"] - before["bytes"],
-            "tables": {k: v for k, v in sorted(tables.items()) if v}}
 
 
 def run_case(folder: Path, words: int, chapters: int, scenes: int, seed: int,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QFrame, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QVBoxLayout, QWidget,
@@ -23,8 +23,9 @@ from studio.ui.dialogs.train_voice_dialog import TrainVoiceDialog
 from studio.ui.timefmt import relative_time
 from studio.ui.widgets.analysis_models import emotion_icon
 from studio.ui.widgets.voice_common import (
-    VOICE_HOW_TO, Note, VoiceHost, button, cap, describe, hint,
+    VOICE_HOW_TO, button, cap, describe, hint, ListTableModel, Note, VoiceHost,
 )
+
 from studio.ui.widgets.voice_samples_tab import aware
 from studio.ui.widgets.voice_templates_tab import table
 
@@ -35,27 +36,8 @@ STATUS_COLOUR = {"training": "#b7791f", "ready": "#2f855a", "failed": "#b3261e"}
 STATUS_WORDS = {"training": "Training…", "ready": "Ready", "failed": "Failed"}
 
 
-class VoicesModel(QAbstractTableModel):
-    def __init__(self, parent: Any = None):
-        super().__init__(parent)
-        self.rows: list = []
-
-    def set_rows(self, rows: list) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802 - Qt API
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802 - Qt API
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt API
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+class VoicesModel(ListTableModel):
+    columns = COLUMNS
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

@@ -19,7 +19,7 @@ from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QComboBox, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from studio.ui.widgets.analysis_models import emotion_icon
-from studio.ui.widgets.voice_common import cap
+from studio.ui.widgets.voice_common import cap, ListTableModel
 
 Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Where", "Text", "Voice", "Template", "Emotion", "Chosen", "Rendered")
@@ -48,24 +48,14 @@ def check_icon(colour: str = "#2f855a", size: int = 14) -> QIcon:
     return icon
 
 
-class SegmentsModel(QAbstractTableModel):
+class SegmentsModel(ListTableModel):
     choiceRequested = Signal(str, str, object)  # segment uid, field, value
+
+    columns = COLUMNS
 
     def __init__(self, parent: Any = None):
         super().__init__(parent)
-        self.rows: list = []
         self._tick: QIcon | None = None
-
-    def set_rows(self, rows: list) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802 - Qt API
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802 - Qt API
-        return 0 if parent.isValid() else len(COLUMNS)
 
     def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt API
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox, QVBoxLayout, QWidget,
@@ -21,8 +21,9 @@ from studio.ui.commands import CallbackCommand
 from studio.ui.dialogs.narration_dialog import VoiceDialog, voice_words
 from studio.ui.widgets.narration_segments import check_icon
 from studio.ui.widgets.voice_common import (
-    FIXED_IN_PROVIDERS, Note, VoiceHost, button, describe, fmt_clock, hint,
+    FIXED_IN_PROVIDERS, button, describe, fmt_clock, hint, ListTableModel, Note, VoiceHost,
 )
+
 from studio.ui.widgets.voice_templates_tab import table
 from studio.ui.widgets.waveform import LevelMeter
 
@@ -30,10 +31,11 @@ Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Scene", "Line", "Voice", "Recorded", "Rendered")
 
 
-class LinesModel(QAbstractTableModel):
+class LinesModel(ListTableModel):
+    columns = COLUMNS
+
     def __init__(self, parent: Any = None):
         super().__init__(parent)
-        self.rows: list = []
         self.character_voice: dict | None = None
         self.voices: list = []
         self._tick = None
@@ -44,18 +46,6 @@ class LinesModel(QAbstractTableModel):
         self.character_voice = character_voice
         self.voices = voices
         self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802 - Qt API
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802 - Qt API
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt API
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

@@ -14,7 +14,9 @@ import asyncio
 import logging
 from typing import Any, Callable, Coroutine
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal,
+)
 from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
 from studio.domain.errors import StudioError, ValidationError
@@ -22,6 +24,7 @@ from studio.providers import errors as provider_errors
 from studio.services import ai_calls
 
 log = logging.getLogger(__name__)
+Index = QModelIndex | QPersistentModelIndex
 
 ERROR_STYLE = "color: #b3261e;"
 HINT_STYLE = "color: palette(placeholder-text);"
@@ -33,6 +36,36 @@ VOICE_HOW_TO = ("No voice provider is set up. Voices you clone from your samples
                 "narrations in any voice but the system's, need one: open Settings, AI "
                 "providers (Ctrl+Alt+P), add ElevenLabs with your API key and make it the "
                 "default for speech and voice cloning.")
+
+
+# --- tables --------------------------------------------------------------------------------
+
+class ListTableModel(QAbstractTableModel):
+    """A table over ``self.rows`` under the fixed headers ``columns``: the counts, headers and
+    reset every list of the Voices panel needs; each model adds only its cells (``data``)."""
+
+    columns: tuple[str, ...] = ()
+
+    def __init__(self, parent: Any = None):
+        super().__init__(parent)
+        self.rows: list = []
+
+    def set_rows(self, rows: list) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802 - Qt API
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802 - Qt API
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt API
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.columns[section]
+        return None
 
 
 # --- words ---------------------------------------------------------------------------------

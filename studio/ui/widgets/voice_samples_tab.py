@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel, QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt,
+    QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt,
 )
 from PySide6.QtGui import QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
@@ -26,8 +26,9 @@ from studio.ui.dialogs.voice_trim_dialog import TrimDialog
 from studio.ui.timefmt import relative_time
 from studio.ui.widgets.analysis_models import emotion_icon
 from studio.ui.widgets.voice_common import (
-    Note, VoiceHost, button, cap, describe, fmt_clock, fmt_duration, hint,
+    button, cap, describe, fmt_clock, fmt_duration, hint, ListTableModel, Note, VoiceHost,
 )
+
 from studio.ui.widgets.voice_templates_tab import table
 from studio.ui.widgets.waveform import LevelMeter, WaveformView, paint_peaks, wave_colour
 
@@ -48,28 +49,12 @@ def format_words(s: Any) -> str:
     return " · ".join(parts)
 
 
-class SamplesModel(QAbstractTableModel):
+class SamplesModel(ListTableModel):
+    columns = COLUMNS
+
     def __init__(self, host: VoiceHost, parent: Any = None):
         super().__init__(parent)
         self.host = host
-        self.rows: list = []
-
-    def set_rows(self, rows: list) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802 - Qt API
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802 - Qt API
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt API
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
 
     def for_words(self, s: Any) -> str:
         if s.template_uid:

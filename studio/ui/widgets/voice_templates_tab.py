@@ -23,7 +23,9 @@ from PySide6.QtWidgets import (
 
 from studio.ui.dialogs.voice_template_dialog import VoiceTemplateDialog
 from studio.ui.widgets.analysis_models import emotion_icon
-from studio.ui.widgets.voice_common import Note, VoiceHost, button, cap, describe, hint
+from studio.ui.widgets.voice_common import (
+    button, cap, describe, hint, ListTableModel, Note, VoiceHost,
+)
 
 Index = QModelIndex | QPersistentModelIndex
 SOURCE_WORDS = {"builtin": "Built-in", "author": "Mine", "analysis": "From analysis",
@@ -45,31 +47,18 @@ def state_words(t: Any, name_of: dict[str, str]) -> str:
     return "Hidden" if t.hidden else ""
 
 
-class TemplatesModel(QAbstractTableModel):
+class TemplatesModel(ListTableModel):
     """The templates as rows; superseded and hidden ones are greyed."""
+
+    columns = COLUMNS
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.rows: list = []
         self._names: dict[str, str] = {}
 
     def set_rows(self, rows: list) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self._names = {t.uid: t.name for t in rows}
-        self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802 - Qt API
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802 - Qt API
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt API
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+        self._names = {t.uid: t.name for t in rows}  # before the views read the new rows
+        super().set_rows(rows)
 
     def cell(self, t: Any, column: int) -> str:
         p = t.params
